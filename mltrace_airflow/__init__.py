@@ -1,0 +1,1 @@
+"""mltrace for Apache Airflow."""

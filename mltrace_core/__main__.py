@@ -1,0 +1,3 @@
+from mltrace_core.cli import main
+
+main()

@@ -1,0 +1,110 @@
+"""Components, tags and flags: the catalogue around the runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mltrace_core.errors import NotFoundError
+from mltrace_core.lineage import latest_writer, shared_runs
+from mltrace_core.models import component_tags, components, pointers, runs
+from mltrace_core.queries import component_row_id, load_runs
+from mltrace_core.records import Component, Review
+from mltrace_core.write import add_tags, component_id
+
+
+def create_component(
+    session: Session, name: str, description: str, owner: str, tags: tuple[str, ...]
+) -> None:
+    """Create ``name`` or, if it exists, update what is given (non-empty description/owner; add tags)."""
+    cid = component_id(session, name, description, owner, tags)
+    changes = {k: v for k, v in (("description", description), ("owner", owner)) if v}
+    if changes:
+        session.execute(update(components).where(components.c.id == cid).values(**changes))
+
+
+def tag_component(session: Session, name: str, tags: tuple[str, ...]) -> None:
+    add_tags(session, component_row_id(session, name), tags)
+
+
+def list_components(
+    session: Session, tag: str | None = None, owner: str | None = None, name: str | None = None
+) -> list[Component]:
+    """Components (by name), each with its tags, its number of runs and its latest run."""
+    latest = (
+        select(runs.c.id)
+        .where(runs.c.component_id == components.c.id)
+        .order_by(runs.c.start_ts.desc(), runs.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    count = select(func.count()).where(runs.c.component_id == components.c.id).scalar_subquery()
+    query = select(components, latest.label("latest"), count.label("n")).order_by(components.c.name)
+    if tag is not None:
+        query = query.where(
+            components.c.id.in_(select(component_tags.c.component_id).where(component_tags.c.tag == tag))
+        )
+    if owner is not None:
+        query = query.where(components.c.owner == owner)
+    if name is not None:
+        query = query.where(components.c.name == name)
+    rows = session.execute(query).all()
+    tags: dict[int, list[str]] = {}
+    if rows:
+        for cid, t in session.execute(
+            select(component_tags.c.component_id, component_tags.c.tag)
+            .where(component_tags.c.component_id.in_([r.id for r in rows]))
+            .order_by(component_tags.c.tag)
+        ):
+            tags.setdefault(cid, []).append(t)
+    latest_runs = load_runs(session, [r.latest for r in rows if r.latest is not None])
+    return [
+        Component(
+            name=r.name,
+            description=r.description or "",
+            owner=r.owner or "",
+            tags=tuple(tags.get(r.id, ())),
+            latest_run=latest_runs.get(r.latest),
+            run_count=r.n,
+        )
+        for r in rows
+    ]
+
+
+def get_component(session: Session, name: str) -> Component:
+    found = list_components(session, name=name)
+    if not found:
+        raise NotFoundError(f"no component named {name!r}")
+    return found[0]
+
+
+def list_tags(session: Session) -> list[str]:
+    return list(
+        session.execute(select(component_tags.c.tag).distinct().order_by(component_tags.c.tag)).scalars()
+    )
+
+
+def set_flag(session: Session, name: str, flagged: bool) -> None:
+    done = session.execute(update(pointers).where(pointers.c.name == name).values(flagged=flagged))
+    if done.rowcount == 0:
+        raise NotFoundError(f"no pointer named {name!r}")
+
+
+def unflag_all(session: Session) -> int:
+    return session.execute(
+        update(pointers).where(pointers.c.flagged.is_(True)).values(flagged=False)
+    ).rowcount
+
+
+def review(session: Session) -> Review:
+    """The flagged outputs, and the runs in their traces, most common first (the likely culprits)."""
+    flagged = session.execute(
+        select(pointers.c.id, pointers.c.name).where(pointers.c.flagged.is_(True)).order_by(pointers.c.name)
+    ).all()
+    starts = [w for w in (latest_writer(session, pid) for pid, _ in flagged) if w is not None]
+    counts = shared_runs(session, starts)
+    loaded = load_runs(session, [r for r, _ in counts])
+    return Review(
+        flagged=tuple(name for _, name in flagged),
+        runs=tuple((loaded[r], n) for r, n in counts if r in loaded),
+    )

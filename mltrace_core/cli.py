@@ -1,0 +1,278 @@
+"""The ``mltrace`` command. Errors become one line on stderr and exit status 1, here and nowhere else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from mltrace_core.errors import MltraceError
+from mltrace_core.spool import Spool
+from mltrace_core.store import Store
+
+
+class Context:
+    def __init__(self, db_uri: str | None, as_json: bool) -> None:
+        self.db_uri = db_uri
+        self.as_json = as_json
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.db_uri)
+        return self._store
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+
+
+def emit(ctx: Context, as_json: bool, data: Any, render) -> None:
+    """JSON if asked for (here or before the command), else the human view."""
+    if as_json or ctx.as_json:
+        click.echo(json.dumps(data() if callable(data) else data, ensure_ascii=False, indent=2))
+    else:
+        render()
+
+
+class MltraceGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MltraceError as exc:
+            click.echo(f"mltrace: error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=MltraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db-uri",
+    envvar="MLTRACE_DB_URI",
+    metavar="URI",
+    help="Store to use (default: $MLTRACE_DB_URI, else sqlite:///$MLTRACE_HOME/mltrace.db).",
+)
+@json_option
+@click.version_option(package_name="mltrace-airflow", prog_name="mltrace")
+@click.pass_context
+def cli(ctx: click.Context, db_uri: str | None, as_json: bool) -> None:
+    """Lineage for ML pipelines: what ran, on which inputs, and what produced an output."""
+    ctx.obj = Context(db_uri, as_json)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@cli.command()
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_ctx
+def recent(ctx: Context, limit: int, as_json: bool) -> None:
+    """The most recent runs, newest first."""
+    from mltrace_core import render
+
+    runs = ctx.store.get_recent_runs(limit)
+    emit(ctx, as_json, lambda: [r.to_dict() for r in runs], lambda: render.runs_table(runs, "Recent runs"))
+
+
+@cli.command()
+@click.argument("component")
+@click.argument("limit", required=False, default=10, type=click.IntRange(1, 10_000))
+@json_option
+@pass_ctx
+def history(ctx: Context, component: str, limit: int, as_json: bool) -> None:
+    """The last LIMIT runs of COMPONENT (default 10), newest first."""
+    from mltrace_core import render
+
+    runs = ctx.store.get_history(component, limit)
+    emit(
+        ctx,
+        as_json,
+        lambda: [r.to_dict() for r in runs],
+        lambda: render.runs_table(runs, f"History of {component}"),
+    )
+
+
+@cli.command()
+@click.argument("run_id")
+@json_option
+@pass_ctx
+def inspect(ctx: Context, run_id: str, as_json: bool) -> None:
+    """Everything about one run: timing, inputs, outputs, upstream and downstream runs, staleness."""
+    from mltrace_core import render
+
+    run = ctx.store.get_component_run_information(run_id)
+    emit(ctx, as_json, run.to_dict, lambda: render.run_detail(run))
+
+
+@cli.command()
+@click.argument("output")
+@click.option("--depth", type=click.IntRange(0, 1_000_000), default=None, help="Stop this many levels up.")
+@json_option
+@pass_ctx
+def trace(ctx: Context, output: str, depth: int | None, as_json: bool) -> None:
+    """The runs, and their inputs, that produced the latest version of OUTPUT."""
+    from mltrace_core import render
+
+    graph = ctx.store.trace(output, depth)
+    emit(ctx, as_json, graph.to_dict, lambda: render.trace_tree(graph))
+
+
+@cli.command()
+@click.argument("pointer")
+@click.option("--depth", type=click.IntRange(0, 1_000_000), default=None, help="Stop this many levels down.")
+@json_option
+@pass_ctx
+def downstream(ctx: Context, pointer: str, depth: int | None, as_json: bool) -> None:
+    """Impact analysis: every run that consumed POINTER, transitively."""
+    from mltrace_core import render
+
+    graph = ctx.store.downstream(pointer, depth)
+    emit(ctx, as_json, graph.to_dict, lambda: render.trace_tree(graph))
+
+
+@cli.command()
+@click.argument("tag")
+@json_option
+@pass_ctx
+def tag(ctx: Context, tag: str, as_json: bool) -> None:
+    """The components tagged TAG, with their latest runs."""
+    from mltrace_core import render
+
+    found = ctx.store.get_components(tag=tag)
+    emit(
+        ctx,
+        as_json,
+        lambda: [c.to_dict() for c in found],
+        lambda: render.components_table(found, f"Tag {tag}"),
+    )
+
+
+@cli.command()
+@click.option("--tag", default=None)
+@click.option("--owner", default=None)
+@json_option
+@pass_ctx
+def components(ctx: Context, tag: str | None, owner: str | None, as_json: bool) -> None:
+    """All components (or those with a tag / owner)."""
+    from mltrace_core import render
+
+    found = ctx.store.get_components(tag=tag, owner=owner)
+    emit(
+        ctx,
+        as_json,
+        lambda: [c.to_dict() for c in found],
+        lambda: render.components_table(found, "Components"),
+    )
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def tags(ctx: Context, as_json: bool) -> None:
+    """Every tag in use."""
+    found = ctx.store.get_tags()
+    emit(ctx, as_json, found, lambda: click.echo("\n".join(found) if found else "No tags."))
+
+
+@cli.command()
+@click.argument("output")
+@pass_ctx
+def flag(ctx: Context, output: str) -> None:
+    """Flag OUTPUT as wrong, for `mltrace review`."""
+    ctx.store.flag_output_id(output)
+    click.echo(f"Flagged {output}")
+
+
+@cli.command()
+@click.argument("output", required=False)
+@click.option("--all", "all_", is_flag=True, help="Unflag every output.")
+@pass_ctx
+def unflag(ctx: Context, output: str | None, all_: bool) -> None:
+    """Remove the flag from OUTPUT (or from every output with --all)."""
+    if all_ == (output is not None):
+        raise click.UsageError("give either OUTPUT or --all")
+    if all_:
+        click.echo(f"Unflagged {ctx.store.unflag_all()} outputs")
+    else:
+        ctx.store.unflag_output_id(output)
+        click.echo(f"Unflagged {output}")
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def review(ctx: Context, as_json: bool) -> None:
+    """Flagged outputs and the runs most common to their traces (the likely culprits)."""
+    from mltrace_core import render
+
+    result = ctx.store.review_flagged_outputs()
+    emit(ctx, as_json, result.to_dict, lambda: render.review(result))
+
+
+@cli.group()
+def db() -> None:
+    """The store's schema."""
+
+
+@db.command()
+@pass_ctx
+def upgrade(ctx: Context) -> None:
+    """Create or upgrade the schema to this version's revision."""
+    before = ctx.store.schema_revision()
+    after = ctx.store.upgrade()
+    if before == after:
+        click.echo(f"Schema already at revision {after}")
+    else:
+        click.echo(f"Schema upgraded from {before or 'nothing'} to revision {after}")
+
+
+@db.command()
+@pass_ctx
+def current(ctx: Context) -> None:
+    """Print the schema revision of the store."""
+    click.echo(ctx.store.schema_revision() or "no mltrace schema")
+
+
+@cli.group()
+def spool() -> None:
+    """Runs kept locally while the store was unreachable."""
+
+
+spool_dir = click.option(
+    "--dir",
+    "directory",
+    default=None,
+    help="Spool directory (default: $MLTRACE_SPOOL_DIR or $MLTRACE_HOME/spool).",
+)
+
+
+@spool.command()
+@spool_dir
+@pass_ctx
+def replay(ctx: Context, directory: str | None) -> None:
+    """Write every spooled run to the store (idempotent: a run already there is not written twice)."""
+    box = Spool(directory)
+    pending = len(box.pending())
+    result = box.replay(ctx.store)
+    click.echo(f"Replayed {result.replayed} of {pending} spooled runs into the store")
+    if result.rejected:
+        click.echo(
+            f"{result.rejected} could not be read and were moved to {box.directory / 'rejected'}", err=True
+        )
+    if result.remaining:
+        click.echo(f"{result.remaining} remain in {box.directory} (store unavailable?)", err=True)
+        sys.exit(1)
+
+
+@spool.command()
+@spool_dir
+def status(directory: str | None) -> None:
+    """How many runs wait in the spool."""
+    box = Spool(directory)
+    click.echo(f"{len(box.pending())} spooled runs in {box.directory}")
+
+
+def main() -> None:
+    cli(prog_name="mltrace")

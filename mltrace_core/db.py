@@ -1,0 +1,130 @@
+"""Engines, transactions and schema set-up: the one place that knows the backends apart.
+
+SQLite is a real backend here: WAL (readers never block the writer), foreign keys on, a busy timeout,
+and writers take the write lock at BEGIN (``BEGIN IMMEDIATE``), so two concurrent writers queue up
+instead of failing half-way with "database is locked" on lock upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from mltrace_core.config import normalize_uri
+from mltrace_core.errors import SchemaError
+
+VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
+SCHEMA_REVISION = "0001"  # head of migrations/versions; tests/core/test_migrations.py checks it
+_SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use set-up
+
+
+def make_engine(uri: str, timeout: float = 30.0) -> Engine:
+    """An engine for ``uri`` whose connects, lock waits and statements give up after ``timeout`` s."""
+    url = make_url(normalize_uri(uri))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, timeout)
+    if url.get_backend_name() == "postgresql":
+        ms = int(timeout * 1000)
+        return create_engine(
+            url,
+            connect_args={
+                "connect_timeout": max(1, int(timeout)),
+                "options": f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                "-c idle_in_transaction_session_timeout=600000",
+                "application_name": "mltrace",
+            },
+        )
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url, timeout: float) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": timeout, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: consistent after a crash, fast commits
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        write = conn.get_execution_options().get("mltrace_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error, always close."""
+    bind = engine.execution_options(mltrace_write=True) if write else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, ``None`` for a database mltrace has never used."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Set up a fresh database on first use; refuse an old or unknown schema with a clear error."""
+    revision = schema_revision(engine)
+    if revision == SCHEMA_REVISION:
+        return
+    if revision is None:
+        upgrade(engine)
+        return
+    if revision in _older_revisions():
+        raise SchemaError(
+            f"the mltrace schema in this database is at revision {revision}; "
+            f"this version needs {SCHEMA_REVISION}: run `mltrace db upgrade`"
+        )
+    raise SchemaError(
+        f"the mltrace schema revision {revision} is unknown to this version of mltrace (newer?)"
+    )
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Run the Alembic migrations up to ``revision``; safe when several processes start at once."""
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.execution_options(mltrace_write=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SETUP_LOCK_KEY})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    current = schema_revision(engine)
+    assert current is not None
+    return current
+
+
+def alembic_config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def _older_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()} - {SCHEMA_REVISION}

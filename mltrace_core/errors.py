@@ -1,0 +1,34 @@
+"""One error tree. Everything the public API raises derives from :class:`MltraceError`.
+
+Database errors are translated once, at the store boundary (``store.py``), with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MltraceError",
+    "NotFoundError",
+    "InvalidInputError",
+    "StoreUnavailableError",
+    "SchemaError",
+]
+
+
+class MltraceError(Exception):
+    """Root of every error raised by mltrace."""
+
+
+class NotFoundError(MltraceError, LookupError):
+    """An unknown run id, component or pointer."""
+
+
+class InvalidInputError(MltraceError, ValueError):
+    """A rejected argument (a name that is too long, a missing timestamp...). Nothing was written."""
+
+
+class StoreUnavailableError(MltraceError):
+    """The store could not be reached or did not answer in time."""
+
+
+class SchemaError(MltraceError):
+    """The database schema is missing or older than this version of mltrace (run `mltrace db upgrade`)."""

@@ -1,0 +1,163 @@
+"""Trace (upstream), downstream and review: one recursive query each over the lineage edges.
+
+The recursive CTE collects the set of reachable runs (``UNION`` deduplicates, so a run reached by many
+paths is visited once: the cost is set by the size of the answer, not by the number of paths). Depths are
+then assigned by a breadth-first pass in Python over the edges the same query returns: a run's depth is
+its shortest distance from the start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from functools import cache
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from mltrace_core.errors import NotFoundError
+from mltrace_core.models import pointers, run_inputs, run_outputs
+from mltrace_core.queries import load_runs
+from mltrace_core.records import Trace, TraceEdge, TraceNode
+
+# The start runs, bound as one parameter whatever their number: (ordinal, run id) rows.
+_STARTS = {
+    "postgresql": "SELECT t.ord, t.run_id FROM unnest(CAST(:starts AS BIGINT[])) WITH ORDINALITY AS t(run_id, ord)",
+    "sqlite": "SELECT key AS ord, value AS run_id FROM json_each(:starts)",
+}
+# (column we are at, column we go to): upstream walks consumer -> producer.
+_DIRECTIONS = {
+    "upstream": ("consumer_run_id", "producer_run_id"),
+    "downstream": ("producer_run_id", "consumer_run_id"),
+}
+
+
+_INDEX_WALK = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+)
+_PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
+
+
+@cache
+def _edges_sql(dialect: str, direction: str):
+    here, there = _DIRECTIONS[direction]
+    return text(
+        f"""
+        WITH RECURSIVE reach(run_id) AS (
+            SELECT s.run_id FROM ({_STARTS[dialect]}) AS s
+            UNION
+            SELECT d.{there} FROM run_dependencies d JOIN reach r ON d.{here} = r.run_id
+        )
+        SELECT d.consumer_run_id, d.producer_run_id, p.name
+        FROM reach r
+        JOIN run_dependencies d ON d.{here} = r.run_id
+        JOIN pointers p ON p.id = d.pointer_id
+        """
+    )
+
+
+@cache
+def _shared_sql(dialect: str):
+    # Per start (ordinal), every run in its upstream trace; then how many traces each run is in.
+    return text(
+        f"""
+        WITH RECURSIVE reach(ord, run_id) AS (
+            SELECT s.ord, s.run_id FROM ({_STARTS[dialect]}) AS s
+            UNION
+            SELECT r.ord, d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
+        )
+        SELECT run_id, COUNT(*) AS n FROM reach GROUP BY run_id ORDER BY n DESC, run_id DESC
+        """
+    )
+
+
+def _starts_param(session: Session, starts: list[int]):
+    return list(starts) if _dialect(session) == "postgresql" else json.dumps(list(starts))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def pointer_id(session: Session, name: str) -> int:
+    pid = session.execute(select(pointers.c.id).where(pointers.c.name == name)).scalar()
+    if pid is None:
+        raise NotFoundError(f"no pointer named {name!r}")
+    return pid
+
+
+def latest_writer(session: Session, pid: int) -> int | None:
+    """The run that wrote the pointer last (latest end time; the later-logged on a tie)."""
+    return session.execute(
+        select(run_outputs.c.run_id)
+        .where(run_outputs.c.pointer_id == pid)
+        .order_by(run_outputs.c.end_ts.desc(), run_outputs.c.run_id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def trace(session: Session, output: str, max_depth: int | None = None) -> Trace:
+    """The lineage of the latest version of ``output``: the run that wrote it (depth 0) and, transitively,
+    the runs that wrote what it read. A pointer nobody wrote gives an empty trace."""
+    start = latest_writer(session, pointer_id(session, output))
+    if start is None:
+        return Trace(output=output, nodes=(), edges=())
+    return _walk(session, output, [start], "upstream", max_depth)
+
+
+def downstream(session: Session, pointer: str, max_depth: int | None = None) -> Trace:
+    """Impact analysis: every run that read ``pointer`` (any version; depth 0) and, transitively, every
+    run that read what those wrote."""
+    pid = pointer_id(session, pointer)
+    readers = list(
+        session.execute(select(run_inputs.c.run_id).where(run_inputs.c.pointer_id == pid)).scalars()
+    )
+    if not readers:
+        return Trace(output=pointer, nodes=(), edges=(), direction="downstream")
+    return _walk(session, pointer, readers, "downstream", max_depth)
+
+
+def shared_runs(session: Session, starts: list[int]) -> list[tuple[int, int]]:
+    """(run id, number of the starts' traces it is in), most shared first."""
+    if not starts:
+        return []
+    rows = session.execute(_shared_sql(_dialect(session)), {"starts": _starts_param(session, starts)})
+    return [(run_id, n) for run_id, n in rows]
+
+
+def _walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
+    if _dialect(session) == "postgresql":
+        # PostgreSQL plans the recursive step once, for a guessed ten-row frontier, and on small or
+        # freshly loaded tables picks a hash join over a full scan: repeated at every level of a
+        # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
+        session.execute(text(_INDEX_WALK))
+    sql = _edges_sql(_dialect(session), direction)
+    edges = [tuple(row) for row in session.execute(sql, {"starts": _starts_param(session, starts)})]
+    if _dialect(session) == "postgresql":
+        session.execute(text(_PLANNER_DEFAULTS))
+    step = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
+    forward: dict[int, list[int]] = {}
+    for edge in edges:
+        forward.setdefault(edge[1 - step], []).append(edge[step])
+    depth = dict.fromkeys(starts, 0)
+    queue = deque(starts)
+    truncated = False
+    while queue:
+        node = queue.popleft()
+        for nxt in forward.get(node, ()):
+            if nxt in depth:
+                continue
+            if max_depth is not None and depth[node] >= max_depth:
+                truncated = True
+                continue
+            depth[nxt] = depth[node] + 1
+            queue.append(nxt)
+    loaded = load_runs(session, depth)
+    order = sorted(depth, key=lambda r: (depth[r], -r))
+    nodes = tuple(TraceNode(depth[r], loaded[r]) for r in order)
+    kept = tuple(
+        TraceEdge(c, p, via)
+        for c, p, via in sorted(edges, key=lambda e: (depth.get(e[1 - step], 0), e[0], e[1], e[2]))
+        if c in depth and p in depth
+    )
+    return Trace(output=output, nodes=nodes, edges=kept, truncated=truncated, direction=direction)

@@ -1,0 +1,177 @@
+"""The schema. Alembic owns it (``migrations/``); these classes describe it for queries.
+
+Lineage edges are materialised in ``run_dependencies`` when a run is logged (see ``write.py``),
+so a trace is one recursive query over an indexed table. The start/end timestamps of a run are
+copied onto its input/output rows: they never change once a run is logged, and the producer lookup
+("latest writer of P that ended at or before R started") is then a single index range scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAME = String(1024)
+VERSION = String(256)
+ID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps naive ISO strings, which order correctly as text because they are all UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Component(Base):
+    __tablename__ = "components"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(NAME, default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ComponentTag(Base):
+    __tablename__ = "component_tags"
+
+    component_id: Mapped[int] = mapped_column(
+        ForeignKey("components.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(NAME, primary_key=True, index=True)
+
+
+class Run(Base):
+    """One component run (one Airflow task try)."""
+
+    __tablename__ = "component_runs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    # Idempotency key: the Airflow task try, or a uuid made when the record was built.
+    key: Mapped[str] = mapped_column(String(1200), unique=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="CASCADE"))
+    start_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    code_version: Mapped[str | None] = mapped_column(String(256))
+    error: Mapped[str | None] = mapped_column(Text)
+    ext_dag_id: Mapped[str | None] = mapped_column(String(250))
+    ext_run_id: Mapped[str | None] = mapped_column(String(250))
+    ext_task_id: Mapped[str | None] = mapped_column(String(250))
+    ext_try_number: Mapped[int | None] = mapped_column(Integer)
+    ext_map_index: Mapped[int | None] = mapped_column(Integer)
+    ext_url: Mapped[str | None] = mapped_column(Text)
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_component_runs_start", "start_ts", "id"),
+        Index("ix_component_runs_component", "component_id", "start_ts", "id"),
+        Index("ix_component_runs_external", "ext_dag_id", "ext_run_id", "ext_task_id", "ext_map_index"),
+    )
+
+
+class Pointer(Base):
+    __tablename__ = "pointers"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    type: Mapped[str | None] = mapped_column(String(64))
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RunInput(Base):
+    __tablename__ = "run_inputs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("component_runs.id", ondelete="CASCADE"), primary_key=True)
+    pointer_id: Mapped[int] = mapped_column(ForeignKey("pointers.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[str | None] = mapped_column(VERSION)
+    start_ts: Mapped[datetime] = mapped_column(UTCDateTime)  # the reading run's start
+
+    __table_args__ = (Index("ix_run_inputs_pointer_start", "pointer_id", "start_ts"),)
+
+
+class RunOutput(Base):
+    __tablename__ = "run_outputs"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("component_runs.id", ondelete="CASCADE"), primary_key=True)
+    pointer_id: Mapped[int] = mapped_column(ForeignKey("pointers.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[str | None] = mapped_column(VERSION)
+    start_ts: Mapped[datetime] = mapped_column(UTCDateTime)  # the writing run's start and end
+    end_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_run_outputs_pointer_end", "pointer_id", "end_ts", "run_id"),
+        Index("ix_run_outputs_pointer_version", "pointer_id", "version", "end_ts"),
+    )
+
+
+class RunDependency(Base):
+    """A lineage edge: ``consumer`` read ``pointer`` as written by ``producer``."""
+
+    __tablename__ = "run_dependencies"
+
+    consumer_run_id: Mapped[int] = mapped_column(
+        ForeignKey("component_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    pointer_id: Mapped[int] = mapped_column(ForeignKey("pointers.id", ondelete="CASCADE"), primary_key=True)
+    producer_run_id: Mapped[int] = mapped_column(
+        ForeignKey("component_runs.id", ondelete="CASCADE"), index=True
+    )
+
+
+components = Component.__table__
+component_tags = ComponentTag.__table__
+runs = Run.__table__
+pointers = Pointer.__table__
+run_inputs = RunInput.__table__
+run_outputs = RunOutput.__table__
+run_dependencies = RunDependency.__table__

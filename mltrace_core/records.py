@@ -1,0 +1,181 @@
+"""What queries return: frozen, plain records (never live ORM objects). ``to_dict()`` is the JSON shape
+the CLI's ``--json`` and the web API share: ISO-8601 UTC times, pointers by name, runs by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    """Where a run came from outside mltrace: for Airflow, one task try (and a link to its page)."""
+
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    try_number: int | None = None
+    map_index: int | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "try_number": self.try_number,
+            "map_index": self.map_index,
+            "url": self.url,
+        }
+
+    @property
+    def key(self) -> str | None:
+        """The natural idempotency key of an Airflow task try, when the identity is complete."""
+        if None in (self.dag_id, self.run_id, self.task_id, self.try_number):
+            return None
+        map_index = -1 if self.map_index is None else self.map_index
+        return f"airflow:{self.dag_id}:{self.run_id}:{self.task_id}:{map_index}:{self.try_number}"
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    component: str
+    start: datetime
+    end: datetime
+    status: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    dependencies: tuple[int, ...] = ()  # upstream run ids
+    notes: str = ""
+    stale: tuple[str, ...] = ()
+    code_version: str | None = None
+    error: str | None = None
+    external: ExternalIdentity | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to end."""
+        return (self.end - self.start).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "component": self.component,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "duration": self.duration,
+            "status": self.status,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+            "dependencies": list(self.dependencies),
+            "notes": self.notes,
+            "stale": list(self.stale),
+            "code_version": self.code_version,
+            "error": self.error,
+            "external": self.external.to_dict() if self.external else None,
+        }
+
+
+@dataclass(frozen=True)
+class RunDetail(Run):
+    """A run as ``inspect`` shows it: with pointer versions and the runs that consumed its outputs."""
+
+    input_versions: tuple[tuple[str, str | None], ...] = ()
+    output_versions: tuple[tuple[str, str | None], ...] = ()
+    downstream: tuple[int, ...] = ()
+    component_tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["input_versions"] = dict(self.input_versions)
+        out["output_versions"] = dict(self.output_versions)
+        out["downstream"] = list(self.downstream)
+        out["component_tags"] = list(self.component_tags)
+        return out
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    depth: int
+    run: Run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.run.to_dict(), "depth": self.depth}
+
+
+@dataclass(frozen=True)
+class TraceEdge:
+    consumer: int
+    producer: int
+    via: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.consumer, "to": self.producer, "via": self.via}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A lineage graph. Upstream (``trace``): depth 0 is the run that wrote ``output`` last.
+    Downstream (``downstream``): depth 0 are the runs that read ``output``. Edges point from
+    consumer to producer, labelled with the pointer, in both directions."""
+
+    output: str
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+    truncated: bool = False
+    direction: str = "upstream"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "direction": self.direction,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "edges": [e.to_dict() for e in self.edges],
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    description: str = ""
+    owner: str = ""
+    tags: tuple[str, ...] = ()
+    latest_run: Run | None = None
+    run_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "owner": self.owner,
+            "tags": list(self.tags),
+            "run_count": self.run_count,
+            "latest_run": self.latest_run.to_dict() if self.latest_run else None,
+        }
+
+
+@dataclass(frozen=True)
+class Review:
+    """Flagged outputs and the runs most common to their traces (highest count first).
+
+    Unpacks like mltrace's pair: ``flagged, runs = review_flagged_outputs()``."""
+
+    flagged: tuple[str, ...]
+    runs: tuple[tuple[Run, int], ...] = field(default=())
+
+    def __iter__(self):
+        yield list(self.flagged)
+        yield list(self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flagged": list(self.flagged),
+            "runs": [{"run": run.to_dict(), "count": count} for run, count in self.runs],
+        }

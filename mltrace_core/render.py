@@ -1,0 +1,203 @@
+"""Human views for the CLI, with rich. Every user-supplied string goes in as ``Text`` (never as markup),
+so a pointer named ``[bold]x`` prints as it is."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from mltrace_core.records import Component, Review, Run, RunDetail, Trace
+
+STATUS_STYLE = {"success": "green", "failed": "bold red", "running": "yellow"}
+MAX_TREE_DEPTH = 60  # deeper lineages print as a list: a 1,000-level tree is wider than any terminal
+
+
+def console() -> Console:
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = 160  # piped or captured: do not squeeze pointer names into 80 columns
+    return out
+
+
+def when(ts: datetime | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, secs = divmod(int(value), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def status(value: str) -> Text:
+    return Text(value, style=STATUS_STYLE.get(value, ""))
+
+
+def names(values, limit: int = 3) -> Text:
+    shown = ", ".join(values[:limit])
+    more = f" (+{len(values) - limit})" if len(values) > limit else ""
+    return Text(shown + more)
+
+
+def runs_table(runs: list[Run], title: str) -> None:
+    if not runs:
+        console().print(f"{title}: no runs.")
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("ID", "Component", "Start (UTC)", "Took", "Status", "Inputs", "Outputs", ""):
+        fixed = col in ("ID", "Start (UTC)", "Took", "Status")
+        table.add_column(col, overflow="fold", no_wrap=fixed, justify="right" if col == "ID" else "left")
+    for run in runs:
+        table.add_row(
+            str(run.id),
+            Text(run.component),
+            when(run.start),
+            seconds(run.duration),
+            status(run.status),
+            names(run.inputs),
+            names(run.outputs),
+            Text("stale", style="yellow") if run.stale else "",
+        )
+    console().print(table)
+
+
+def run_detail(run: RunDetail) -> None:
+    out = console()
+    head = Text(f"Run {run.id} ", style="bold")
+    head.append(run.component, style="bold")
+    head.append("  ")
+    head.append_text(status(run.status))
+    out.print(head)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column(overflow="fold")
+    grid.add_row("start", when(run.start))
+    grid.add_row("end", when(run.end))
+    grid.add_row("duration", seconds(run.duration))
+    if run.code_version:
+        grid.add_row("code version", Text(run.code_version))
+    if run.component_tags:
+        grid.add_row("tags", Text(", ".join(run.component_tags)))
+    grid.add_row("upstream runs", ", ".join(map(str, run.dependencies)) or "-")
+    grid.add_row("downstream runs", ", ".join(map(str, run.downstream)) or "-")
+    if run.external:
+        ext = run.external
+        ident = f"{ext.dag_id}.{ext.task_id} run={ext.run_id} try={ext.try_number}"
+        if ext.map_index is not None and ext.map_index >= 0:
+            ident += f" map_index={ext.map_index}"
+        grid.add_row("airflow", Text(ident))
+        if ext.url:
+            grid.add_row("task instance", Text(ext.url))
+    if run.notes:
+        grid.add_row("notes", Text(run.notes))
+    if run.error:
+        grid.add_row("error", Text(run.error, style="red"))
+    out.print(grid)
+    for label, pairs in (("Inputs", run.input_versions), ("Outputs", run.output_versions)):
+        table = Table(title=label, title_justify="left", show_edge=False)
+        table.add_column("pointer", overflow="fold")
+        table.add_column("version", overflow="fold")
+        for name, version in pairs:
+            table.add_row(Text(name), Text(version or "-"))
+        out.print(table if pairs else f"{label}: none")
+    for warning in run.stale:
+        out.print(Text("stale: " + warning, style="yellow"))
+
+
+def _label(run: Run) -> Text:
+    text = Text(f"#{run.id} ", style="bold")
+    text.append(run.component)
+    text.append("  ")
+    text.append_text(status(run.status))
+    text.append(f"  {when(run.end)}", style="dim")
+    if run.stale:
+        text.append("  stale", style="yellow")
+    return text
+
+
+def trace_tree(graph: Trace) -> None:
+    out = console()
+    upstream = graph.direction == "upstream"
+    if not graph.nodes:
+        what = "No run wrote" if upstream else "No run read"
+        out.print(Text(f"{what} {graph.output}."))
+        return
+    runs = {node.run.id: node.run for node in graph.nodes}
+    depth = max(node.depth for node in graph.nodes)
+    if depth > MAX_TREE_DEPTH:
+        _trace_list(graph, runs)
+        return
+    children: dict[int, list[tuple[str, int]]] = {}
+    for edge in graph.edges:
+        parent, child = (edge.consumer, edge.producer) if upstream else (edge.producer, edge.consumer)
+        children.setdefault(parent, []).append((edge.via, child))
+    root = Tree(Text(("Trace of " if upstream else "Downstream of ") + graph.output, style="bold"))
+    shown: set[int] = set()
+    stack = [(root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0]
+    while stack:  # iterative: lineages can be deeper than Python's recursion limit
+        parent, via, run_id = stack.pop()
+        label = Text(f"{via} ⇐ " if upstream else f"{via} ⇒ ", style="cyan") if via else Text()
+        if run_id in shown:
+            label.append(f"#{run_id} (shown above)", style="dim")
+            parent.add(label)
+            continue
+        shown.add(run_id)
+        label.append_text(_label(runs[run_id]))
+        branch = parent.add(label)
+        for next_via, next_id in reversed(children.get(run_id, [])):
+            stack.append((branch, next_via, next_id))
+    out.print(root)
+    if graph.truncated:
+        out.print(Text("(truncated: more lineage beyond the depth asked for)", style="dim"))
+
+
+def _trace_list(graph: Trace, runs: dict[int, Run]) -> None:
+    out = console()
+    out.print(Text(f"Trace of {graph.output}: {len(graph.nodes)} runs, listed by depth", style="bold"))
+    for node in graph.nodes:
+        line = Text(f"{node.depth:>5}  ")
+        line.append_text(_label(node.run))
+        out.print(line)
+    if graph.truncated:
+        out.print(Text("(truncated: more lineage beyond the depth asked for)", style="dim"))
+
+
+def components_table(found: list[Component], title: str) -> None:
+    if not found:
+        console().print(f"{title}: no components.")
+        return
+    table = Table(title=title, title_justify="left")
+    for col in ("Component", "Owner", "Tags", "Runs", "Latest run", "Status", "Description"):
+        table.add_column(col, overflow="fold")
+    for comp in found:
+        latest = comp.latest_run
+        table.add_row(
+            Text(comp.name),
+            Text(comp.owner),
+            Text(", ".join(comp.tags)),
+            str(comp.run_count),
+            f"#{latest.id} {when(latest.start)}" if latest else "-",
+            status(latest.status) if latest else "",
+            Text(comp.description),
+        )
+    console().print(table)
+
+
+def review(result: Review) -> None:
+    out = console()
+    if not result.flagged:
+        out.print("No flagged outputs.")
+        return
+    out.print(Text("Flagged: " + ", ".join(result.flagged), style="bold"))
+    table = Table(title="Runs most common to their traces", title_justify="left")
+    for col in ("Count", "ID", "Component", "Start (UTC)", "Status"):
+        table.add_column(col)
+    for run, count in result.runs:
+        table.add_row(str(count), str(run.id), Text(run.component), when(run.start), status(run.status))
+    out.print(table)

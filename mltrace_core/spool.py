@@ -1,0 +1,146 @@
+"""A durable local spool for runs the store could not take, replayed later with nothing lost or doubled.
+
+Each record is one JSON file named after its idempotency key, written to a temporary file, flushed to
+disk and renamed into place, so a crash leaves either the whole record or nothing. Replaying logs each
+file through the store (which ignores keys it already has) and deletes it after the commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mltrace_core.config import mltrace_home
+from mltrace_core.errors import InvalidInputError, StoreUnavailableError
+from mltrace_core.runs import RunRecord
+
+log = logging.getLogger(__name__)
+
+
+def default_spool_dir() -> Path:
+    """``$MLTRACE_SPOOL_DIR``, else ``$MLTRACE_HOME/spool``."""
+    env = os.environ.get("MLTRACE_SPOOL_DIR")
+    return Path(env) if env else mltrace_home() / "spool"
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: int = 0
+    rejected: int = 0  # unreadable or invalid records, moved to ``rejected/``
+    remaining: int = 0  # left for later (store unavailable, or out of time)
+
+
+class Spool:
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_spool_dir()
+
+    def __repr__(self) -> str:
+        return f"Spool({str(self.directory)!r})"
+
+    def put(self, record: RunRecord) -> Path:
+        """Keep ``record`` durably; the same key spooled twice is one file."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(record.key.encode()).hexdigest()[:32] + ".json"
+        final = self.directory / name
+        tmp = self.directory / f".{name}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(record.to_json(), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(self.directory)
+        return final
+
+    def pending(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.glob("*.json") if p.is_file())
+
+    def replay(self, store, budget: float | None = None) -> ReplayResult:
+        """Log every spooled record into ``store`` (oldest run first). Stops early, keeping the rest,
+        when the store is unavailable or ``budget`` seconds have passed. One replayer at a time."""
+        files = self.pending()
+        if not files:
+            return ReplayResult()
+        with self._exclusive() as mine:
+            if not mine:
+                return ReplayResult(remaining=len(files))
+            return self._replay(store, budget)
+
+    def _replay(self, store, budget: float | None) -> ReplayResult:
+        deadline = None if budget is None else time.monotonic() + budget
+        loaded = []
+        rejected = 0
+        for path in self.pending():
+            try:
+                loaded.append((RunRecord.from_json(json.loads(path.read_text("utf-8"))), path))
+            except FileNotFoundError:
+                continue  # replayed meanwhile by someone else
+            except (ValueError, KeyError, TypeError) as exc:
+                rejected += self._reject(path, exc)
+        loaded.sort(key=lambda item: (item[0].start, item[0].key))
+        replayed = 0
+        for i, (record, path) in enumerate(loaded):
+            if deadline is not None and time.monotonic() > deadline:
+                return ReplayResult(replayed, rejected, len(loaded) - i)
+            try:
+                store.log(record)
+            except StoreUnavailableError:
+                return ReplayResult(replayed, rejected, len(loaded) - i)
+            except InvalidInputError as exc:
+                rejected += self._reject(path, exc)
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            replayed += 1
+        return ReplayResult(replayed, rejected, 0)
+
+    def _reject(self, path: Path, exc: Exception) -> int:
+        target = self.directory / "rejected"
+        target.mkdir(exist_ok=True)
+        log.warning("mltrace: spooled run %s cannot be replayed (%s); moved to %s", path.name, exc, target)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, target / path.name)
+        return 1
+
+    @contextlib.contextmanager
+    def _exclusive(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / ".replay.lock", "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def deliver(store, record: RunRecord, spool: Spool, replay_budget: float = 2.0) -> int:
+    """Log ``record``; if the store is unavailable, spool it and re-raise. After a successful write,
+    replay what earlier writes spooled (for at most ``replay_budget`` seconds)."""
+    try:
+        run_id = store.log(record)
+    except StoreUnavailableError:
+        spool.put(record)
+        raise
+    if spool.pending():
+        spool.replay(store, budget=replay_budget)
+    return run_id

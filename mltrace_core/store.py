@@ -1,0 +1,220 @@
+"""The store: one database, every operation, errors translated once at this boundary."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from mltrace_core import catalog, db, lineage, queries
+from mltrace_core import validation as valid
+from mltrace_core.config import get_db_uri, redact_uri
+from mltrace_core.errors import InvalidInputError, MltraceError, StoreUnavailableError
+from mltrace_core.records import Component, Review, Run, RunDetail, Trace
+from mltrace_core.runs import ComponentRun, RunRecord
+from mltrace_core.write import write_run
+
+T = TypeVar("T")
+# Transient conflicts between concurrent writers, retried inside the store (callers never see them).
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+class Store:
+    """A lineage store at ``uri`` (default: :func:`mltrace_core.get_db_uri`). Set up on first use.
+
+    ``timeout`` bounds, in seconds, connecting, waiting for locks and each statement."""
+
+    def __init__(self, uri: str | None = None, timeout: float = 30.0) -> None:
+        self.uri = uri or get_db_uri()
+        self.timeout = timeout
+        self._engine: Engine | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({redact_uri(self.uri)!r})"
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._translate():
+                self._engine = db.make_engine(self.uri, self.timeout)
+        return self._engine
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """One transaction on the store (set up on first use), errors translated."""
+        with self._translate():
+            self._ensure_ready()
+            with db.session_scope(self.engine, write=write) as s:
+                yield s
+
+    def _ensure_ready(self) -> None:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    db.ensure_schema(self.engine)
+                    self._ready = True
+
+    def _write(self, fn, *args) -> T:
+        """Run ``fn(session, *args)`` in a write transaction, retrying transient conflicts."""
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            try:
+                with self.session(write=True) as s:
+                    return fn(s, *args)
+            except StoreUnavailableError as exc:
+                attempt += 1
+                if not _transient(exc.__cause__) or time.monotonic() > deadline:
+                    raise
+                time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except MltraceError:
+            raise
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise InvalidInputError(f"invalid database URI {redact_uri(self.uri)}: {exc}") from exc
+        except ModuleNotFoundError as exc:
+            raise StoreUnavailableError(
+                f"the driver for {redact_uri(self.uri)} is not installed ({exc.name}); "
+                "for PostgreSQL install mltrace-airflow[postgres]"
+            ) from exc
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+            reason = (
+                str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                if str(exc).strip()
+                else type(exc).__name__
+            )
+            raise StoreUnavailableError(
+                f"mltrace store {redact_uri(self.uri)} unavailable: {reason}"
+            ) from exc
+        except sa_exc.DataError as exc:
+            raise InvalidInputError(f"the store rejected a value: {str(exc.orig).splitlines()[0]}") from exc
+        except sa_exc.SQLAlchemyError as exc:
+            raise MltraceError(f"mltrace store error: {type(exc).__name__}") from exc
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._ready = False
+
+    # -- schema ---------------------------------------------------------------------------------
+    def upgrade(self) -> str:
+        """Bring the schema to this version's revision; return it."""
+        with self._translate():
+            revision = db.upgrade(self.engine)
+        self._ready = True
+        return revision
+
+    def schema_revision(self) -> str | None:
+        with self._translate():
+            return db.schema_revision(self.engine)
+
+    # -- writing --------------------------------------------------------------------------------
+    def log(self, run: ComponentRun | RunRecord) -> int:
+        """Write one run with its inputs, outputs and lineage, all at once; return its id.
+        Logging the same run (same key) again writes nothing and returns the first id."""
+        record = run.to_record() if isinstance(run, ComponentRun) else run
+        return self._write(write_run, record)
+
+    def create_component(self, name: str, description: str = "", owner: str = "", tags=()) -> None:
+        args = (
+            valid.name(name, "component name"),
+            valid.text(description, "description"),
+            valid.name(owner, "owner") if owner else "",
+            _tags(tags),
+        )
+        self._write(catalog.create_component, *args)
+
+    def tag_component(self, name: str, tags) -> None:
+        self._write(catalog.tag_component, valid.name(name, "component name"), _tags(tags))
+
+    def flag_output_id(self, output_id: str) -> None:
+        self._write(catalog.set_flag, valid.name(output_id, "pointer name"), True)
+
+    def unflag_output_id(self, output_id: str) -> None:
+        self._write(catalog.set_flag, valid.name(output_id, "pointer name"), False)
+
+    def unflag_all(self) -> int:
+        return self._write(catalog.unflag_all)
+
+    # -- reading --------------------------------------------------------------------------------
+    def get_recent_runs(self, limit: int = 20) -> list[Run]:
+        with self.session() as s:
+            return queries.recent_runs(s, valid.limit(limit))
+
+    def get_recent_run_ids(self, limit: int = 20) -> list[int]:
+        with self.session() as s:
+            return queries.recent_run_ids(s, valid.limit(limit))
+
+    def get_history(self, component_name: str, limit: int = 10) -> list[Run]:
+        with self.session() as s:
+            return queries.history(s, valid.name(component_name, "component name"), valid.limit(limit))
+
+    def get_component_run_information(self, run_id: int | str) -> RunDetail:
+        with self.session() as s:
+            return queries.run_detail(s, valid.run_id(run_id))
+
+    def get_runs_for_dag_run(self, dag_id: str, run_id: str, task_id: str | None = None) -> list[Run]:
+        """The runs logged for one Airflow DAG run (optionally one of its tasks), in start order."""
+        with self.session() as s:
+            return queries.runs_for_external(s, dag_id, run_id, task_id)
+
+    def trace(self, output_name: str, max_depth: int | None = None) -> Trace:
+        depth = None if max_depth is None else valid.depth(max_depth)
+        with self.session() as s:
+            return lineage.trace(s, valid.name(output_name, "pointer name"), depth)
+
+    def backtrace(self, output_name: str) -> list[tuple[int, Run]]:
+        """The trace as (depth, run) pairs, in trace order (by depth, newest first within one)."""
+        return [(node.depth, node.run) for node in self.trace(output_name).nodes]
+
+    def downstream(self, pointer_name: str, max_depth: int | None = None) -> Trace:
+        depth = None if max_depth is None else valid.depth(max_depth)
+        with self.session() as s:
+            return lineage.downstream(s, valid.name(pointer_name, "pointer name"), depth)
+
+    def get_components(self, tag: str | None = None, owner: str | None = None) -> list[Component]:
+        tag = None if tag is None else valid.name(tag, "tag")
+        owner = None if owner is None else valid.name(owner, "owner")
+        with self.session() as s:
+            return catalog.list_components(s, tag=tag, owner=owner)
+
+    def get_component(self, name: str) -> Component:
+        with self.session() as s:
+            return catalog.get_component(s, valid.name(name, "component name"))
+
+    def get_tags(self) -> list[str]:
+        with self.session() as s:
+            return catalog.list_tags(s)
+
+    def review_flagged_outputs(self) -> Review:
+        with self.session() as s:
+            return catalog.review(s)
+
+
+def _tags(tags) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        tags = [tags]
+    return tuple(valid.name(t, "tag") for t in tags)
+
+
+def _transient(cause: BaseException | None) -> bool:
+    orig = getattr(cause, "orig", None)
+    if getattr(orig, "pgcode", None) in _RETRY_SQLSTATES:
+        return True
+    message = str(orig or "").lower()
+    return "database is locked" in message or "database is busy" in message

@@ -1,0 +1,138 @@
+"""The limits on what mltrace stores, enforced here and nowhere else.
+
+- names (components, pointers, tags, owners): 1 to 1,024 bytes of UTF-8, no control characters
+  (NUL, newlines, tabs...), not only whitespace. 1,024 bytes is S3's key limit and stays well inside
+  the PostgreSQL index entry limit.
+- free text (notes, descriptions, error messages): up to 65,536 characters, no NUL; longer error
+  messages are cut, not rejected, because they come from the user's failing code.
+- versions: up to 256 bytes, same character rules as names.
+- run ids: positive integers below 2**63.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timezone
+
+from mltrace_core.errors import InvalidInputError
+
+MAX_NAME_BYTES = 1024
+MAX_VERSION_BYTES = 256
+MAX_TEXT_CHARS = 65536
+MAX_RUN_ID = 2**63 - 1
+STATUSES = ("success", "failed", "running")
+
+
+def name(value: object, what: str = "name", max_bytes: int = MAX_NAME_BYTES) -> str:
+    """Return ``value`` if it is an acceptable name, else raise :class:`InvalidInputError`."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError(f"{what} must not be empty")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid unicode (lone surrogate)") from None
+    if size > max_bytes:
+        raise InvalidInputError(f"{what} is {size} bytes long; the limit is {max_bytes} bytes of UTF-8")
+    for ch in value:
+        if unicodedata.category(ch) == "Cc":
+            raise InvalidInputError(f"{what} must not contain control characters ({ch!r})")
+    return value
+
+
+def version(value: object) -> str | None:
+    if value is None:
+        return None
+    return name(
+        str(value) if isinstance(value, (int, float)) else value, "pointer version", MAX_VERSION_BYTES
+    )
+
+
+def text(value: object, what: str, truncate: bool = False) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+    if "\x00" in value:
+        if not truncate:
+            raise InvalidInputError(f"{what} must not contain NUL characters")
+        value = value.replace("\x00", "\\0")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        if not truncate:
+            raise InvalidInputError(f"{what} is not valid unicode (lone surrogate)") from None
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    if len(value) > MAX_TEXT_CHARS:
+        if not truncate:
+            raise InvalidInputError(f"{what} is {len(value)} characters long; the limit is {MAX_TEXT_CHARS}")
+        value = value[: MAX_TEXT_CHARS - 1] + "…"
+    return value
+
+
+def run_id(value: object) -> int:
+    """A run id from an int or a decimal string."""
+    if isinstance(value, bool):
+        raise InvalidInputError("run id must be an integer")
+    if isinstance(value, str):
+        stripped = value.strip().lstrip("#")
+        if not stripped.isascii() or not stripped.isdigit():
+            raise InvalidInputError(f"run id must be a positive integer, not {value[:40]!r}")
+        value = int(stripped)
+    if not isinstance(value, int):
+        raise InvalidInputError(f"run id must be an integer, not {type(value).__name__}")
+    if value < 1 or value > MAX_RUN_ID:
+        raise InvalidInputError(f"run id must be between 1 and {MAX_RUN_ID}, not {value}")
+    return value
+
+
+def limit(value: object, what: str = "limit", maximum: int = 10_000) -> int:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{what} must be an integer")
+    if value < 1 or value > maximum:
+        raise InvalidInputError(f"{what} must be between 1 and {maximum}, not {value}")
+    return value
+
+
+def depth(value: object) -> int:
+    """A maximum trace depth: 0 (just the producing run) or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"depth must be a non-negative integer, not {value!r}")
+    return value
+
+
+def status(value: object) -> str:
+    if value not in STATUSES:
+        raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def utc(value: object, what: str) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC."""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def external(value):
+    """An ExternalIdentity with sane fields (Airflow ids are at most 250 characters)."""
+    if value is None:
+        return None
+    for attr in ("dag_id", "run_id", "task_id"):
+        field_value = getattr(value, attr)
+        if field_value is not None:
+            name(field_value, f"external {attr}", 250)
+    for attr in ("try_number", "map_index"):
+        field_value = getattr(value, attr)
+        if field_value is not None and (isinstance(field_value, bool) or not isinstance(field_value, int)):
+            raise InvalidInputError(f"external {attr} must be an integer")
+        if field_value is not None and abs(field_value) > 2**31 - 1:
+            raise InvalidInputError(f"external {attr} is out of range")
+    if value.url is not None:
+        name(value.url, "external url", 4096)
+    return value

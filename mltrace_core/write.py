@@ -1,0 +1,238 @@
+"""Logging one run: a single transaction that writes the run, its inputs and outputs, and its lineage.
+
+The lineage rule (ARCHITECTURE.md): a run R that reads pointer P depends on the run W that wrote P
+with the latest end time at or before R started. If R read a version and W wrote one, W must have
+written exactly that version. A run whose end equals R's start counts unless both have the same start
+and W was logged after R (only zero-length runs at one instant can tie like that); this keeps the graph
+acyclic even when a step reads its own previous output.
+
+Edges are materialised here, in both directions of time: a new run links to its producers, and a run
+logged late (replayed after an outage) takes over the consumers that started after it ended.
+
+Concurrency: SQLite writers are serialised by ``BEGIN IMMEDIATE``. On PostgreSQL the rows of every
+pointer the run touches are locked, in id order (no deadlocks), before lineage is computed, so a reader
+of P and a writer of P never both miss each other.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import SimpleNamespace
+
+from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from mltrace_core.models import (
+    UTCDateTime,
+    component_tags,
+    components,
+    pointers,
+    run_dependencies,
+    run_inputs,
+    run_outputs,
+    runs,
+    utcnow,
+)
+from mltrace_core.records import ExternalIdentity
+from mltrace_core.runs import RunRecord
+
+
+@cache
+def _statements(dialect: str) -> SimpleNamespace:
+    """The write statements, built once per backend so SQLAlchemy compiles each only once."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    upsert_edge = insert(run_dependencies)
+    return SimpleNamespace(
+        component=insert(components).on_conflict_do_nothing(index_elements=["name"]),
+        tag=insert(component_tags).on_conflict_do_nothing(),
+        pointer=insert(pointers).on_conflict_do_nothing(index_elements=["name"]),
+        run=insert(runs).on_conflict_do_nothing(index_elements=["key"]).returning(runs.c.id),
+        edge=upsert_edge.on_conflict_do_update(
+            index_elements=["consumer_run_id", "pointer_id"],
+            set_={"producer_run_id": upsert_edge.excluded.producer_run_id},
+        ),
+    )
+
+
+def _sql(session: Session) -> SimpleNamespace:
+    return _statements(session.get_bind().dialect.name)
+
+
+_COMPONENT_ID = select(components.c.id).where(components.c.name == bindparam("name"))
+_RUN_BY_KEY = select(runs.c.id).where(runs.c.key == bindparam("key"))
+
+
+def component_id(
+    session: Session, name: str, description: str = "", owner: str = "", tags: tuple[str, ...] = ()
+) -> int:
+    """The id of component ``name``, created if missing (concurrent creators agree on one row)."""
+    conn = session.connection()
+    cid = conn.execute(_COMPONENT_ID, {"name": name}).scalar()
+    if cid is None:
+        conn.execute(_sql(session).component, {"name": name, "description": description, "owner": owner})
+        cid = conn.execute(_COMPONENT_ID, {"name": name}).scalar_one()
+    if tags:
+        add_tags(session, cid, tags)
+    return cid
+
+
+def add_tags(session: Session, cid: int, tags: tuple[str, ...]) -> None:
+    session.connection().execute(
+        _sql(session).tag, [{"component_id": cid, "tag": t} for t in sorted(set(tags))]
+    )
+
+
+def pointer_ids(session: Session, rows, lock: bool = False) -> dict[str, int]:
+    """Ids for (name, version, type) rows, creating missing pointers; ``lock`` takes their row locks
+    (PostgreSQL; SQLite already holds the database write lock). Locks are taken in name order by every
+    writer, so writers touching the same pointers queue up and never deadlock."""
+    types = {name: ptype for name, _v, ptype in rows}
+    names = sorted(types)
+    if not names:
+        return {}
+    conn = session.connection()
+    query = select(pointers.c.name, pointers.c.id).where(
+        pointers.c.name.in_(bindparam("names", expanding=True))
+    )
+    postgres = conn.dialect.name == "postgresql"
+    if not postgres:
+        found = dict(conn.execute(query, {"names": names}).all())
+        names = [n for n in names if n not in found]
+        if not names:
+            return found
+    conn.execute(_sql(session).pointer, [{"name": n, "type": types[n], "flagged": False} for n in names])
+    if lock and postgres:
+        query = query.order_by(pointers.c.name).with_for_update()
+    return dict(conn.execute(query, {"names": sorted(types)}).all())
+
+
+def write_run(session: Session, rec: RunRecord) -> int:
+    """Write ``rec`` and its lineage; return its id. Writing the same key again returns the first id."""
+    conn = session.connection()
+    cid = component_id(session, rec.component, tags=rec.component_tags)
+    ids = pointer_ids(session, rec.inputs + rec.outputs, lock=True)
+    ext = rec.external or ExternalIdentity()
+    run_id = conn.execute(
+        _sql(session).run,
+        {
+            "key": rec.key,
+            "component_id": cid,
+            "start_ts": rec.start,
+            "end_ts": rec.end,
+            "status": rec.status,
+            "notes": rec.notes,
+            "code_version": rec.code_version,
+            "error": rec.error,
+            "ext_dag_id": ext.dag_id,
+            "ext_run_id": ext.run_id,
+            "ext_task_id": ext.task_id,
+            "ext_try_number": ext.try_number,
+            "ext_map_index": ext.map_index,
+            "ext_url": ext.url,
+            "logged_at": utcnow(),
+        },
+    ).scalar()
+    if run_id is None:  # this run was logged before (a replay, a retry, listener + operator)
+        return conn.execute(_RUN_BY_KEY, {"key": rec.key}).scalar_one()
+    if rec.inputs:
+        conn.execute(
+            run_inputs.insert(),
+            [
+                {"run_id": run_id, "pointer_id": ids[n], "version": v, "start_ts": rec.start}
+                for n, v, _ in rec.inputs
+            ],
+        )
+        conn.execute(_LINK_PRODUCERS, {"rid": run_id, "start": rec.start})
+    if rec.outputs:
+        conn.execute(
+            run_outputs.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "pointer_id": ids[n],
+                    "version": v,
+                    "start_ts": rec.start,
+                    "end_ts": rec.end,
+                }
+                for n, v, _ in rec.outputs
+            ],
+        )
+        _relink_consumers(session, run_id, rec)
+    return run_id
+
+
+# W (alias o) may be upstream of R (:rid, started :start) -- the eligibility rule in the docstring.
+_ELIGIBLE = "o.end_ts <= :start AND o.run_id <> :rid AND (o.end_ts < :start OR o.start_ts < :start OR o.run_id < :rid)"
+_LINK_PRODUCERS = text(
+    f"""
+    INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
+    SELECT consumer, pointer_id, producer FROM (
+        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
+            (SELECT o.run_id FROM run_outputs o
+              WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_ELIGIBLE}
+              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
+            (SELECT o.run_id FROM run_outputs o
+              WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL) AND {_ELIGIBLE}
+              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
+        ) AS producer
+        FROM run_inputs i WHERE i.run_id = :rid
+    ) AS linked
+    WHERE producer IS NOT NULL
+    """
+).bindparams(bindparam("start", type_=UTCDateTime()))
+
+
+def _late_candidates():
+    """Consumers that started at or after the new run (``:rid``) ended and read one of its outputs,
+    with the producer they are linked to now."""
+    o, i = run_outputs.alias("o"), run_inputs.alias("i")
+    d, co = run_dependencies.alias("d"), run_outputs.alias("co")
+    joined = (
+        o.join(
+            i, and_(i.c.pointer_id == o.c.pointer_id, i.c.start_ts >= o.c.end_ts, i.c.run_id != o.c.run_id)
+        )
+        .outerjoin(d, and_(d.c.consumer_run_id == i.c.run_id, d.c.pointer_id == i.c.pointer_id))
+        .outerjoin(co, and_(co.c.run_id == d.c.producer_run_id, co.c.pointer_id == d.c.pointer_id))
+    )
+    return (
+        select(i.c.run_id, i.c.pointer_id, i.c.version, i.c.start_ts, o.c.version)
+        .add_columns(d.c.producer_run_id, co.c.version, co.c.end_ts)
+        .select_from(joined)
+        .where(o.c.run_id == bindparam("rid"))
+    )
+
+
+_LATE_CANDIDATES = _late_candidates()
+
+
+def _relink_consumers(session: Session, run_id: int, rec: RunRecord) -> None:
+    """A run logged late takes its place: consumers that started after it ended and read what it wrote
+    now depend on it, if it is a better producer than the one they were linked to."""
+    updates = []
+    conn = session.connection()
+    for consumer, pointer_id, read_v, c_start, w_v, cur, cur_v, cur_end in conn.execute(
+        _LATE_CANDIDATES, {"rid": run_id}
+    ):
+        if not _eligible(rec, run_id, c_start, consumer):
+            continue
+        if read_v is not None and w_v is not None and w_v != read_v:
+            continue
+        if cur is not None and _rank(read_v, cur_v, cur_end, cur) >= _rank(read_v, w_v, rec.end, run_id):
+            continue
+        updates.append({"consumer_run_id": consumer, "pointer_id": pointer_id, "producer_run_id": run_id})
+    if updates:
+        conn.execute(_sql(session).edge, updates)
+
+
+def _eligible(rec: RunRecord, run_id: int, consumer_start, consumer_id: int) -> bool:
+    return rec.end <= consumer_start and (
+        rec.end < consumer_start or rec.start < consumer_start or run_id < consumer_id
+    )
+
+
+def _rank(read_version, written_version, end, run_id):
+    """Order of preference among producers: the exact version read, then the latest end, then log order."""
+    return (read_version is not None and written_version == read_version, end, run_id)

@@ -1,0 +1,147 @@
+"""Fixtures shared by every test: real stores on SQLite and PostgreSQL, and a clean environment.
+
+PostgreSQL: ``MLTRACE_TEST_PG_URI`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) must
+reach a server that lets us create a database. Without one the PostgreSQL half is skipped with the
+reason, unless ``MLTRACE_REQUIRE_POSTGRES=1`` (CI), where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import mltrace_core
+from mltrace_core import api, config
+from mltrace_core.config import normalize_uri
+from tests.timeline import at
+
+PG_ADMIN_URI = os.environ.get("MLTRACE_TEST_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
+TABLES = "run_dependencies, run_inputs, run_outputs, component_tags, component_runs, pointers, components"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path) -> Iterator[None]:
+    """Every test starts with no URI override, no env store and a private MLTRACE_HOME."""
+    monkeypatch.delenv("MLTRACE_DB_URI", raising=False)
+    monkeypatch.delenv("MLTRACE_SPOOL_DIR", raising=False)
+    monkeypatch.setenv("MLTRACE_HOME", str(tmp_path / "mltrace-home"))
+    config.set_db_uri(None)
+    yield
+    config.set_db_uri(None)
+    for store in api._stores.values():
+        store.dispose()
+    api._stores.clear()
+
+
+def _pg_admin_engine():
+    return create_engine(
+        normalize_uri(PG_ADMIN_URI), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The admin URI of a reachable PostgreSQL server, or a skip (a failure in CI)."""
+    try:
+        engine = _pg_admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any reason it cannot be reached
+        reason = f"PostgreSQL not reachable at {PG_ADMIN_URI}: {str(exc).splitlines()[0]}"
+        if os.environ.get("MLTRACE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (MLTRACE_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return PG_ADMIN_URI
+
+
+def create_pg_database(admin_uri: str, prefix: str = "mltrace_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN_URI.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(uri: str) -> None:
+    name = uri.rsplit("/", 1)[1]
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server) -> Iterator[str]:
+    """One PostgreSQL database for the session, with the schema; tests empty it before use."""
+    uri = create_pg_database(pg_server)
+    store = mltrace_core.Store(uri)
+    store.upgrade()
+    store.dispose()
+    yield uri
+    drop_pg_database(uri)
+
+
+@pytest.fixture
+def fresh_pg_database(pg_server) -> Iterator[str]:
+    """An empty PostgreSQL database of its own (no schema), dropped afterwards."""
+    uri = create_pg_database(pg_server)
+    yield uri
+    drop_pg_database(uri)
+
+
+def empty_pg(uri: str) -> None:
+    engine = create_engine(normalize_uri(uri))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_uri(request, tmp_path) -> str:
+    """An empty store's URI, on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    uri = request.getfixturevalue("pg_database")
+    empty_pg(uri)
+    return uri
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def bare_uri(request, tmp_path) -> str:
+    """A database mltrace has never touched (no schema), on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bare.db'}"
+    return request.getfixturevalue("fresh_pg_database")
+
+
+@pytest.fixture
+def store(store_uri) -> Iterator[mltrace_core.Store]:
+    s = mltrace_core.Store(store_uri)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def log(store):
+    """``log(component, inputs, outputs, start, end)``: log a run at minutes from T0; returns its id.
+    A pointer given as ``(name, version)`` carries a version."""
+
+    def _log(component, inputs=(), outputs=(), start=0.0, end=None, status="success", **attrs) -> int:
+        cr = mltrace_core.ComponentRun(component, status=status)
+        cr.set_start_timestamp(at(start))
+        cr.set_end_timestamp(at(start + 1 if end is None else end))
+        for p in inputs:
+            cr.add_input(*p) if isinstance(p, tuple) else cr.add_input(p)
+        for p in outputs:
+            cr.add_output(*p) if isinstance(p, tuple) else cr.add_output(p)
+        for key, value in attrs.items():
+            setattr(cr, key, value)
+        return store.log(cr)
+
+    return _log

@@ -1,0 +1,157 @@
+"""The `mltrace` command against real stores: human views, --json shapes, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from mltrace_core.cli import cli
+
+RUN_KEYS = {
+    "id",
+    "component",
+    "start",
+    "end",
+    "status",
+    "inputs",
+    "outputs",
+    "dependencies",
+    "notes",
+    "stale",
+}
+
+
+@pytest.fixture
+def pipeline(store, log):
+    ids = {
+        "ingest": log("ingest", [], ["raw.csv"], 0),
+        "featurize": log("featurize", ["raw.csv"], ["s3://bucket/a b/ü.csv"], 2),
+        "train": log("train", ["s3://bucket/a b/ü.csv", "[bold]params"], ["model.pkl"], 4, notes="lr=0.1"),
+    }
+    store.create_component("train", "fits", "ana", ["ml"])
+    return ids
+
+
+def mltrace(store, *args, ok=True):
+    result = CliRunner().invoke(cli, ["--db-uri", store.uri, *args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_recent_table_and_json(store, pipeline):
+    assert "featurize" in mltrace(store, "recent").stdout
+    runs = json.loads(mltrace(store, "recent", "--limit", "2", "--json").stdout)
+    assert [r["id"] for r in runs] == [pipeline["train"], pipeline["featurize"]]
+    assert RUN_KEYS <= set(runs[0])
+    assert runs[0]["start"] == "2026-01-01T00:04:00+00:00"
+    assert runs[0]["inputs"] == ["[bold]params", "s3://bucket/a b/ü.csv"]
+    assert runs[0]["dependencies"] == [pipeline["featurize"]]
+    assert json.loads(mltrace(store, "--json", "recent").stdout) == json.loads(
+        mltrace(store, "recent", "--json").stdout
+    )
+
+
+def test_history(store, pipeline, log):
+    again = log("train", ["s3://bucket/a b/ü.csv"], ["model.pkl"], 10)
+    runs = json.loads(mltrace(store, "history", "train", "1", "--json").stdout)
+    assert [r["id"] for r in runs] == [again]
+    assert "History of train" in mltrace(store, "history", "train").stdout
+
+
+def test_inspect(store, pipeline):
+    out = mltrace(store, "inspect", str(pipeline["train"])).stdout
+    assert "[bold]params" in out and "lr=0.1" in out  # printed literally, not as markup
+    data = json.loads(mltrace(store, "inspect", str(pipeline["train"]), "--json").stdout)
+    assert RUN_KEYS <= set(data) and data["duration"] == 60.0 and data["notes"] == "lr=0.1"
+
+
+def test_trace_tree_and_json(store, pipeline):
+    out = mltrace(store, "trace", "model.pkl").stdout
+    assert "Trace of model.pkl" in out and "s3://bucket/a b/ü.csv" in out and f"#{pipeline['ingest']}" in out
+    graph = json.loads(mltrace(store, "trace", "model.pkl", "--json").stdout)
+    assert set(graph) >= {"output", "nodes", "edges", "truncated"}
+    assert graph["output"] == "model.pkl" and graph["truncated"] is False
+    assert [(n["id"], n["depth"]) for n in graph["nodes"]] == [
+        (pipeline["train"], 0),
+        (pipeline["featurize"], 1),
+        (pipeline["ingest"], 2),
+    ]
+    assert RUN_KEYS <= set(graph["nodes"][0])
+    assert graph["edges"][0] == {
+        "from": pipeline["train"],
+        "to": pipeline["featurize"],
+        "via": "s3://bucket/a b/ü.csv",
+    }
+    short = json.loads(mltrace(store, "trace", "model.pkl", "--depth", "1", "--json").stdout)
+    assert len(short["nodes"]) == 2 and short["truncated"] is True
+
+
+def test_downstream(store, pipeline):
+    graph = json.loads(mltrace(store, "downstream", "raw.csv", "--json").stdout)
+    assert {n["id"] for n in graph["nodes"]} == {pipeline["featurize"], pipeline["train"]}
+
+
+def test_tag_components_tags(store, pipeline):
+    tagged = json.loads(mltrace(store, "tag", "ml", "--json").stdout)
+    assert [c["name"] for c in tagged] == ["train"] and tagged[0]["latest_run"]["id"] == pipeline["train"]
+    assert "train" in mltrace(store, "tag", "ml").stdout
+    assert [
+        c["name"] for c in json.loads(mltrace(store, "components", "--owner", "ana", "--json").stdout)
+    ] == ["train"]
+    assert json.loads(mltrace(store, "tags", "--json").stdout) == ["ml"]
+
+
+def test_flag_unflag_review(store, pipeline):
+    mltrace(store, "flag", "model.pkl")
+    review = json.loads(mltrace(store, "review", "--json").stdout)
+    assert review["flagged"] == ["model.pkl"]
+    assert {r["run"]["id"] for r in review["runs"]} == set(pipeline.values())
+    assert all(r["count"] == 1 for r in review["runs"])
+    mltrace(store, "unflag", "model.pkl")
+    assert json.loads(mltrace(store, "review", "--json").stdout)["flagged"] == []
+    mltrace(store, "flag", "raw.csv")
+    assert "Unflagged 1" in mltrace(store, "unflag", "--all").stdout
+    assert mltrace(store, "unflag", ok=False).exit_code == 2  # neither OUTPUT nor --all
+
+
+def test_db_upgrade_and_current(bare_uri):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--db-uri", bare_uri, "db", "upgrade"])
+    assert first.exit_code == 0 and "upgraded from nothing" in first.stdout
+    assert "already at revision" in runner.invoke(cli, ["--db-uri", bare_uri, "db", "upgrade"]).stdout
+    assert runner.invoke(cli, ["--db-uri", bare_uri, "db", "current"]).stdout.strip() == "0001"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inspect", "999999"],
+        ["inspect", "abc"],
+        ["inspect", "0"],
+        ["trace", "nope"],
+        ["history", "nope"],
+        ["flag", "nope"],
+    ],
+)
+def test_errors_are_one_line_and_exit_1(store, pipeline, args):
+    result = CliRunner().invoke(cli, ["--db-uri", store.uri, *args])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("mltrace: error:")
+
+
+def test_installed_command_prints_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mltrace_core", "--db-uri", f"sqlite:///{tmp_path}/x.db", "inspect", "7"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "mltrace: error: no run with id 7"
+    assert "Traceback" not in proc.stderr
