@@ -152,7 +152,9 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
                 continue
             depth[nxt] = depth[node] + 1
             queue.append(nxt)
-    loaded = load_runs(session, depth)
+    # A whole upstream trace holds every dependency of every node: its edges stand in for that query.
+    complete = direction == "upstream" and not truncated
+    loaded = load_runs(session, depth, edges if complete else None)
     order = sorted(depth, key=lambda r: (depth[r], -r))
     nodes = tuple(TraceNode(depth[r], loaded[r]) for r in order)
     kept = tuple(

@@ -1,16 +1,15 @@
 """Read queries. Each takes a session (the caller owns the transaction) and returns plain records.
 
-Runs are loaded in batches by ``load_runs``: three queries whatever the number of runs (the run rows,
-their pointers, their lineage edges with staleness), so a 10,000-node trace costs the same number of
-round trips as a single ``inspect``.
+Runs are loaded in batches by ``load_runs``: at most three queries whatever the number of runs (the run
+rows, their pointers, their lineage edges with staleness), so a 10,000-node trace costs the same number
+of round trips as a single ``inspect``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, ColumnElement, and_, any_, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, and_, any_, cast, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import bindparam
@@ -32,59 +31,115 @@ STALE_AFTER = timedelta(days=30)
 
 def id_in(session: Session, column, ids) -> ColumnElement[bool]:
     """``column IN ids`` as one bound parameter (an array, or JSON on SQLite), however many ids."""
-    ids = list(ids)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
-    values = func.json_each(bindparam(None, json.dumps(ids))).table_valued("value")
+    text_ids = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    if session.get_bind().dialect.name == "postgresql":  # a text literal parses faster than ARRAY[...]
+        return column == any_(cast(bindparam(None, text_ids), ARRAY(BigInteger)))
+    values = func.json_each(bindparam(None, "[" + text_ids[1:-1] + "]")).table_valued("value")
     return column.in_(select(values.c.value))
 
 
-def load_runs(session: Session, ids) -> dict[int, Run]:
-    """Runs by id, with inputs, outputs, dependencies and staleness warnings."""
+_RUN_COLUMNS = (
+    runs.c.id,
+    components.c.name,
+    runs.c.start_ts,
+    runs.c.end_ts,
+    runs.c.status,
+    runs.c.notes,
+    runs.c.code_version,
+    runs.c.error,
+    runs.c.ext_dag_id,
+    runs.c.ext_run_id,
+    runs.c.ext_task_id,
+    runs.c.ext_try_number,
+    runs.c.ext_map_index,
+    runs.c.ext_url,
+)
+
+
+def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
+    """Runs by id, with inputs, outputs, dependencies and staleness warnings.
+
+    ``edges``: every (consumer, producer, pointer) edge of these runs, all producers among ``ids``, when
+    the caller has them (an upstream trace does); dependencies and staleness then need no extra query."""
     ids = list(ids)
     if not ids:
         return {}
     rows = session.execute(
-        select(runs, components.c.name.label("component"))
-        .join(components, components.c.id == runs.c.component_id)
-        .where(id_in(session, runs.c.id, ids))
+        select(*_RUN_COLUMNS).join(components, components.c.id == runs.c.component_id).where(id_in(session, runs.c.id, ids))
     ).all()
-    io: dict[int, tuple[list[str], list[str]]] = {row.id: ([], []) for row in rows}
-    for run_id, side, name in session.execute(_pointers_of(session, ids)):
+    io: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
+    versioned: set[tuple[int, str]] = set()
+    for run_id, side, name, version in session.execute(_pointers_of(session, ids)):
         io[run_id][side].append(name)
-    deps, stale = _dependencies_and_staleness(session, ids)
-    return {
-        row.id: Run(
-            id=row.id,
-            component=row.component,
-            start=row.start_ts,
-            end=row.end_ts,
-            status=row.status,
-            inputs=tuple(sorted(io[row.id][0])),
-            outputs=tuple(sorted(io[row.id][1])),
-            dependencies=tuple(sorted(deps.get(row.id, ()))),
-            notes=row.notes or "",
-            stale=tuple(stale.get(row.id, ())),
-            code_version=row.code_version,
-            error=row.error,
-            external=_external(row),
+        if version is not None and side == 0:
+            versioned.add((run_id, name))
+    if edges is None:
+        deps, stale = _dependencies_and_staleness(session, ids)
+    else:
+        deps, stale = _staleness_from_edges(session, edges, {row[0]: row for row in rows}, versioned)
+    loaded = {}
+    for rid, component, start, end, status, notes, code, error, dag, run, task, tries, index, url in rows:
+        ins, outs = io[rid]
+        external = None
+        if dag is not None or task is not None or url is not None:
+            external = ExternalIdentity(dag, run, task, tries, index, url)
+        loaded[rid] = Run(
+            id=rid,
+            component=component,
+            start=start,
+            end=end,
+            status=status,
+            inputs=tuple(sorted(ins)),
+            outputs=tuple(sorted(outs)),
+            dependencies=tuple(sorted(deps.get(rid, ()))),
+            notes=notes or "",
+            stale=tuple(stale.get(rid, ())),
+            code_version=code,
+            error=error,
+            external=external,
         )
-        for row in rows
-    }
+    return loaded
 
 
 def _pointers_of(session: Session, ids):
     ins = (
-        select(run_inputs.c.run_id, literal(0), pointers.c.name)
+        select(run_inputs.c.run_id, literal(0), pointers.c.name, run_inputs.c.version)
         .join(pointers, pointers.c.id == run_inputs.c.pointer_id)
         .where(id_in(session, run_inputs.c.run_id, ids))
     )
     outs = (
-        select(run_outputs.c.run_id, literal(1), pointers.c.name)
+        select(run_outputs.c.run_id, literal(1), pointers.c.name, run_outputs.c.version)
         .join(pointers, pointers.c.id == run_outputs.c.pointer_id)
         .where(id_in(session, run_outputs.c.run_id, ids))
     )
     return union_all(ins, outs)
+
+
+def _age_warning(name: str, age: timedelta, producer: int) -> str | None:
+    if age <= STALE_AFTER:
+        return None
+    return f"{name} was produced {age.days} days before this run started (by run {producer})"
+
+
+def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tuple[int, str]]):
+    """Dependencies and staleness from known edges. Only a run that read a pinned version of an input
+    can have read an older version than the latest, so only those runs are checked in the database."""
+    deps: dict[int, set[int]] = {}
+    stale: dict[int, list[str]] = {}
+    recheck = set()
+    for consumer, producer, name in edges:
+        deps.setdefault(consumer, set()).add(producer)
+        if (consumer, name) in versioned:
+            recheck.add(consumer)
+            continue
+        warning = _age_warning(name, rows[consumer][2] - rows[producer][3], producer)
+        if warning:
+            stale.setdefault(consumer, []).append(warning)
+    if recheck:
+        stale.update(_dependencies_and_staleness(session, recheck)[1])
+    for warnings in stale.values():
+        warnings.sort()
+    return deps, stale
 
 
 def _dependencies_and_staleness(session: Session, ids):
@@ -107,43 +162,27 @@ def _dependencies_and_staleness(session: Session, ids):
         .scalar_subquery()
     )
     query = (
-        select(
-            d.c.consumer_run_id, d.c.producer_run_id, pointers.c.name, cons.c.start_ts, prod.c.end_ts, newer
-        )
+        select(d.c.consumer_run_id, d.c.producer_run_id, pointers.c.name, cons.c.start_ts, prod.c.end_ts, newer)
         .join(cons, cons.c.id == d.c.consumer_run_id)
         .join(prod, prod.c.id == d.c.producer_run_id)
         .join(pointers, pointers.c.id == d.c.pointer_id)
         .where(id_in(session, d.c.consumer_run_id, ids))
-        .order_by(d.c.consumer_run_id, pointers.c.name)
     )
     deps: dict[int, set[int]] = {}
     stale: dict[int, list[str]] = {}
     for consumer, producer, name, start, produced, newer_run in session.execute(query):
         deps.setdefault(consumer, set()).add(producer)
-        age = start - produced
-        if age > STALE_AFTER:
-            stale.setdefault(consumer, []).append(
-                f"{name} was produced {age.days} days before this run started (by run {producer})"
-            )
+        warning = _age_warning(name, start - produced, producer)
+        if warning:
+            stale.setdefault(consumer, []).append(warning)
         if newer_run is not None:
             stale.setdefault(consumer, []).append(
                 f"a newer version of {name} (written by run {newer_run}) existed when this run started; "
                 f"it read the one written by run {producer}"
             )
+    for warnings in stale.values():
+        warnings.sort()
     return deps, stale
-
-
-def _external(row) -> ExternalIdentity | None:
-    if row.ext_dag_id is None and row.ext_url is None and row.ext_task_id is None:
-        return None
-    return ExternalIdentity(
-        dag_id=row.ext_dag_id,
-        run_id=row.ext_run_id,
-        task_id=row.ext_task_id,
-        try_number=row.ext_try_number,
-        map_index=row.ext_map_index,
-        url=row.ext_url,
-    )
 
 
 def ordered(loaded: dict[int, Run], ids) -> list[Run]:

@@ -69,18 +69,20 @@ def test_failed_run_keeps_its_error(store, log):
 def test_stale_when_input_produced_more_than_30_days_before(store, log):
     old = log("ingest", [], ["raw"], 0, 1)
     fresh = log("train", ["raw"], [], 60 * 24 * 10, 60 * 24 * 10 + 1)  # 10 days later
-    stale = log("train", ["raw"], [], 60 * 24 * 45, 60 * 24 * 45 + 1)  # 45 days later
+    stale = log("train", ["raw"], ["model"], 60 * 24 * 45, 60 * 24 * 45 + 1)  # 45 days later
     assert store.get_component_run_information(fresh).stale == ()
     (warning,) = store.get_component_run_information(stale).stale
+    assert store.trace("model").nodes[0].run.stale == (warning,)
     assert "raw" in warning and "44 days" in warning and f"run {old}" in warning
 
 
 def test_stale_when_newer_version_existed_at_start(store, log):
     v1 = log("write", [], [("p", "v1")], 0, 1)
     v2 = log("write", [], [("p", "v2")], 2, 3)
-    pinned = log("read", [("p", "v1")], [], 5, 6)
+    pinned = log("read", [("p", "v1")], ["out"], 5, 6)
     (warning,) = store.get_component_run_information(pinned).stale
     assert f"run {v2}" in warning and f"run {v1}" in warning
+    assert store.trace("out").nodes[0].run.stale == (warning,)  # the trace computes it its own way
     latest = log("read", [("p", "v2")], [], 7, 8)
     assert store.get_component_run_information(latest).stale == ()
     assert [r.stale != () for r in store.get_recent_runs(2)] == [False, True]
