@@ -1,1 +1,3 @@
-"""mltrace for Apache Airflow."""
+from mltrace_airflow.hooks.mltrace import MltraceHook
+
+__all__ = ["MltraceHook"]

@@ -1,0 +1,96 @@
+"""MltraceHook: an Airflow Connection -> a core ``Store``. The only place that knows how Airflow names a
+database. No SQL here."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+from sqlalchemy.engine import URL
+
+from mltrace_core import Store
+from mltrace_core.config import normalize_uri
+
+_stores: dict[tuple[str, float], Store] = {}
+_stores_lock = threading.Lock()
+
+
+def fallback_uri() -> str:
+    """No connection defined: env ``MLTRACE_DB_URI``, else ``sqlite:///$AIRFLOW_HOME/mltrace.db``."""
+    env = os.environ.get("MLTRACE_DB_URI")
+    if env:
+        return env
+    home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
+    return f"sqlite:///{Path(home) / 'mltrace.db'}"
+
+
+def connection_uri(conn) -> str:
+    """The SQLAlchemy URL for an Airflow Connection (postgres/postgresql, sqlite, or mltrace).
+
+    An extra ``{"sqlalchemy_url": "..."}`` overrides everything else."""
+    override = conn.extra_dejson.get("sqlalchemy_url")
+    if override:
+        return normalize_uri(override)
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "sqlite" or (conn_type == "mltrace" and not conn.host):
+        path = conn.host or conn.schema
+        if not path:
+            raise ValueError(f"connection {conn.conn_id!r}: a sqlite store needs a file path in host")
+        return f"sqlite:///{path}"
+    if conn_type in ("postgres", "postgresql", "mltrace"):
+        url = URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+        return url.render_as_string(hide_password=False)
+    raise ValueError(
+        f"connection {conn.conn_id!r} has type {conn.conn_type!r}; mltrace needs postgres, sqlite or mltrace"
+    )
+
+
+class MltraceHook(BaseHook):
+    """Reach the mltrace lineage store named by an Airflow Connection (default ``mltrace_default``)."""
+
+    conn_name_attr = "mltrace_conn_id"
+    default_conn_name = "mltrace_default"
+    conn_type = "mltrace"
+    hook_name = "mltrace lineage store"
+
+    def __init__(self, mltrace_conn_id: str = default_conn_name, timeout: float = 30.0) -> None:
+        super().__init__()
+        self.mltrace_conn_id = mltrace_conn_id
+        self.timeout = timeout
+
+    def get_uri(self) -> str:
+        try:
+            conn = self.get_connection(self.mltrace_conn_id)
+        except AirflowNotFoundException:
+            return fallback_uri()
+        return connection_uri(conn)
+
+    def get_store(self) -> Store:
+        """The store for this connection; one per URI and timeout in a process, reused."""
+        key = (self.get_uri(), self.timeout)
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = _stores[key] = Store(key[0], timeout=self.timeout)
+        return store
+
+    def get_conn(self) -> Store:
+        return self.get_store()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict:
+        return {
+            "hidden_fields": [],
+            "relabeling": {"schema": "Database", "host": "Host (or SQLite file path)"},
+            "placeholders": {"extra": '{"sqlalchemy_url": "postgresql+psycopg2://user:pass@host/db"}'},
+        }
