@@ -8,8 +8,23 @@ of round trips as a single ``inspect``.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, ColumnElement, and_, any_, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    and_,
+    any_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import bindparam
@@ -29,13 +44,26 @@ from mltrace_core.records import ExternalIdentity, Run, RunDetail
 STALE_AFTER = timedelta(days=30)
 
 
-def id_in(session: Session, column, ids) -> ColumnElement[bool]:
-    """``column IN ids`` as one bound parameter (an array, or JSON on SQLite), however many ids."""
-    text_ids = "{" + ",".join(str(int(i)) for i in ids) + "}"
-    if session.get_bind().dialect.name == "postgresql":  # a text literal parses faster than ARRAY[...]
-        return column == any_(cast(bindparam(None, text_ids), ARRAY(BigInteger)))
-    values = func.json_each(bindparam(None, "[" + text_ids[1:-1] + "]")).table_valued("value")
+def id_in(dialect: str, column) -> ColumnElement[bool]:
+    """``column IN :ids``, the ids bound as one parameter (see :func:`ids_param`), however many."""
+    if dialect == "postgresql":
+        return column == any_(cast(bindparam("ids", type_=String()), ARRAY(BigInteger)))
+    values = func.json_each(bindparam("ids", type_=String())).table_valued("value")
     return column.in_(select(values.c.value))
+
+
+def ids_param(ids) -> str:
+    """Ids as text: ``{1,2}`` (a PostgreSQL array literal parses faster than ARRAY[...]) or ``[1,2]`` (JSON)."""
+    return ",".join(str(int(i)) for i in ids)
+
+
+def _bind_ids(session: Session, ids) -> dict[str, str]:
+    joined = ids_param(ids)
+    return {"ids": "{" + joined + "}" if _dialect(session) == "postgresql" else "[" + joined + "]"}
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 _RUN_COLUMNS = (
@@ -64,12 +92,11 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
     ids = list(ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(*_RUN_COLUMNS).join(components, components.c.id == runs.c.component_id).where(id_in(session, runs.c.id, ids))
-    ).all()
+    sql, params = _statements(_dialect(session)), _bind_ids(session, ids)
+    rows = session.execute(sql.runs, params).all()
     io: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
     versioned: set[tuple[int, str]] = set()
-    for run_id, side, name, version in session.execute(_pointers_of(session, ids)):
+    for run_id, side, name, version in session.execute(sql.pointers, params):
         io[run_id][side].append(name)
         if version is not None and side == 0:
             versioned.add((run_id, name))
@@ -101,18 +128,64 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
     return loaded
 
 
-def _pointers_of(session: Session, ids):
+@cache
+def _statements(dialect: str) -> SimpleNamespace:
+    """The batch queries of :func:`load_runs`, built once per backend (they differ only in ``id_in``)."""
     ins = (
         select(run_inputs.c.run_id, literal(0), pointers.c.name, run_inputs.c.version)
         .join(pointers, pointers.c.id == run_inputs.c.pointer_id)
-        .where(id_in(session, run_inputs.c.run_id, ids))
+        .where(id_in(dialect, run_inputs.c.run_id))
     )
     outs = (
         select(run_outputs.c.run_id, literal(1), pointers.c.name, run_outputs.c.version)
         .join(pointers, pointers.c.id == run_outputs.c.pointer_id)
-        .where(id_in(session, run_outputs.c.run_id, ids))
+        .where(id_in(dialect, run_outputs.c.run_id))
     )
-    return union_all(ins, outs)
+    return SimpleNamespace(
+        runs=select(*_RUN_COLUMNS)
+        .join(components, components.c.id == runs.c.component_id)
+        .where(id_in(dialect, runs.c.id)),
+        pointers=union_all(ins, outs),
+        dependencies=_dependencies_query(dialect),
+    )
+
+
+def _dependencies_query(dialect: str):
+    """Each run's lineage edges, with what staleness needs: when it started, when the producer ended,
+    and -- only for inputs read at a pinned version -- a newer writer that existed when it started
+    (an unpinned read always links to the latest writer, so it cannot have a newer one)."""
+    d, i = run_dependencies, run_inputs
+    cons, prod = runs.alias("cons"), runs.alias("prod")
+    o = run_outputs.alias("o")
+    newer = (
+        select(o.c.run_id)
+        .where(
+            o.c.pointer_id == d.c.pointer_id,
+            o.c.run_id != d.c.consumer_run_id,
+            o.c.end_ts >= prod.c.end_ts,
+            o.c.end_ts <= cons.c.start_ts,
+            or_(o.c.end_ts > prod.c.end_ts, o.c.run_id > prod.c.id),
+            or_(o.c.end_ts < cons.c.start_ts, o.c.start_ts < cons.c.start_ts, o.c.run_id < cons.c.id),
+        )
+        .order_by(o.c.end_ts.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            d.c.consumer_run_id,
+            d.c.producer_run_id,
+            pointers.c.name,
+            cons.c.start_ts,
+            prod.c.end_ts,
+            case((i.c.version.is_not(None), newer)),
+        )
+        .join(cons, cons.c.id == d.c.consumer_run_id)
+        .join(prod, prod.c.id == d.c.producer_run_id)
+        .join(pointers, pointers.c.id == d.c.pointer_id)
+        .join(i, and_(i.c.run_id == d.c.consumer_run_id, i.c.pointer_id == d.c.pointer_id))
+        .where(id_in(dialect, d.c.consumer_run_id))
+    )
 
 
 def _age_warning(name: str, age: timedelta, producer: int) -> str | None:
@@ -145,32 +218,12 @@ def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tu
 def _dependencies_and_staleness(session: Session, ids):
     """Upstream run ids per run, and the staleness warnings of its inputs (as in mltrace: an input
     produced more than 30 days before the run, or a newer version existing when the run started)."""
-    d = run_dependencies
-    cons, prod = runs.alias("cons"), runs.alias("prod")
-    o = run_outputs.alias("o")
-    newer = (
-        select(o.c.run_id)
-        .where(
-            o.c.pointer_id == d.c.pointer_id,
-            o.c.run_id != d.c.consumer_run_id,
-            o.c.end_ts <= cons.c.start_ts,
-            or_(o.c.end_ts < cons.c.start_ts, o.c.start_ts < cons.c.start_ts, o.c.run_id < cons.c.id),
-            or_(o.c.end_ts > prod.c.end_ts, and_(o.c.end_ts == prod.c.end_ts, o.c.run_id > prod.c.id)),
-        )
-        .order_by(o.c.end_ts.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(d.c.consumer_run_id, d.c.producer_run_id, pointers.c.name, cons.c.start_ts, prod.c.end_ts, newer)
-        .join(cons, cons.c.id == d.c.consumer_run_id)
-        .join(prod, prod.c.id == d.c.producer_run_id)
-        .join(pointers, pointers.c.id == d.c.pointer_id)
-        .where(id_in(session, d.c.consumer_run_id, ids))
-    )
+    query = _statements(_dialect(session)).dependencies
     deps: dict[int, set[int]] = {}
     stale: dict[int, list[str]] = {}
-    for consumer, producer, name, start, produced, newer_run in session.execute(query):
+    for consumer, producer, name, start, produced, newer_run in session.execute(
+        query, _bind_ids(session, ids)
+    ):
         deps.setdefault(consumer, set()).add(producer)
         warning = _age_warning(name, start - produced, producer)
         if warning:
