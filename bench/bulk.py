@@ -18,8 +18,6 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import text
-
 import mltrace_core
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -101,11 +99,15 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
                 buf = io.StringIO()
                 writer = csv.writer(buf)
                 for row in rows[table]:
-                    writer.writerow(["f" if v is False else v.isoformat() if isinstance(v, datetime) else v for v in row])
+                    writer.writerow(
+                        ["f" if v is False else v.isoformat() if isinstance(v, datetime) else v for v in row]
+                    )
                 buf.seek(0)
                 cur.copy_expert(f"COPY {table} ({COLUMNS[table]}) FROM STDIN WITH (FORMAT csv)", buf)
             for table in ("components", "pointers", "component_runs"):
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
             raw.commit()
             cur.execute("ANALYZE")
             raw.commit()
@@ -115,7 +117,10 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
                 marks = ", ".join("?" * len(cols.split(",")))
                 cur.executemany(
                     f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-                    [[v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in r] for r in rows[table]],
+                    [
+                        [v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in r]
+                        for r in rows[table]
+                    ],
                 )
             raw.commit()
             cur.execute("ANALYZE")

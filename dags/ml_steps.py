@@ -79,12 +79,12 @@ def train(features_path: str, model_path: str, epochs: int = 150, warm_start: st
     rate = 0.5
     for _ in range(epochs):
         grad = [0.0] * len(weights)
-        for xi, yi in zip(x, y):
+        for xi, yi in zip(x, y, strict=True):
             err = _sigmoid(_dot(weights, xi)) - yi
             grad[0] += err
             for j, v in enumerate(xi):
                 grad[j + 1] += err * v
-        weights = [w - rate * g / len(x) for w, g in zip(weights, grad)]
+        weights = [w - rate * g / len(x) for w, g in zip(weights, grad, strict=True)]
     model = {"weights": weights, "features": list(FEATURES), "stats": data["stats"]}
     _write_json(model_path, model)
     return model
@@ -94,7 +94,7 @@ def evaluate(model_path: str, features_path: str, metrics_path: str) -> dict:
     model = json.loads(Path(model_path).read_text())
     data = json.loads(Path(features_path).read_text())
     scores = [_sigmoid(_dot(model["weights"], xi)) for xi in data["x"]]
-    accuracy = sum((s > 0.5) == bool(y) for s, y in zip(scores, data["y"])) / len(scores)
+    accuracy = sum((s > 0.5) == bool(y) for s, y in zip(scores, data["y"], strict=True)) / len(scores)
     metrics = {"accuracy": round(accuracy, 4), "auc": round(_auc(scores, data["y"]), 4), "rows": len(scores)}
     _write_json(metrics_path, metrics)
     return metrics
@@ -134,7 +134,7 @@ def _sd(v):
 
 
 def _dot(w, xi):
-    return w[0] + sum(a * b for a, b in zip(w[1:], xi))
+    return w[0] + sum(a * b for a, b in zip(w[1:], xi, strict=True))
 
 
 def _sigmoid(z):
@@ -142,8 +142,8 @@ def _sigmoid(z):
 
 
 def _auc(scores, labels):
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
     if not pos or not neg:
         return 0.5
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)

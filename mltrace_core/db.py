@@ -7,6 +7,8 @@ instead of failing half-way with "database is locked" on lock upgrade.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,10 +54,10 @@ def _sqlite_engine(url, timeout: float) -> Engine:
     def _on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        _use_wal(cur, timeout)
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: consistent after a crash, fast commits
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -64,6 +66,20 @@ def _sqlite_engine(url, timeout: float) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _use_wal(cur, timeout: float) -> None:
+    """Switch a new database file to WAL (it stays so). The switch can fail with "database is locked"
+    without waiting when several processes open a fresh file at once, so retry until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")  # answers "memory" for an in-memory database
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextmanager

@@ -90,30 +90,21 @@ class ComponentRun:
 
     def to_record(self) -> RunRecord:
         """Validate everything; raise :class:`InvalidInputError` before anything is written."""
-        if self.start_timestamp is None or self.end_timestamp is None:
-            missing = "start" if self.start_timestamp is None else "end"
-            raise InvalidInputError(
-                f"run of {self.component_name!r} has no {missing} timestamp: "
-                f"call set_{missing}_timestamp() before logging it"
-            )
-        if self.end_timestamp < self.start_timestamp:
-            raise InvalidInputError(f"run of {self.component_name!r} ends before it starts")
         external = self.external
-        key = self.key or (external.key if external else None) or f"uuid:{uuid.uuid4()}"
         return RunRecord(
-            key=valid.name(key, "run key", 1200),
-            component=valid.name(self.component_name, "component name"),
-            start=self.start_timestamp,
-            end=self.end_timestamp,
-            status=valid.status(self.status),
-            notes=valid.text(self.notes, "notes"),
-            code_version=valid.version(self.code_version),
-            error=valid.text(self.error, "error", truncate=True) if self.error else None,
-            external=valid.external(external),
-            component_tags=tuple(valid.name(t, "tag") for t in self.component_tags),
-            inputs=_pointer_rows(self.inputs),
-            outputs=_pointer_rows(self.outputs),
-        )
+            key=self.key or (external.key if external else None) or f"uuid:{uuid.uuid4()}",
+            component=self.component_name,
+            start=self.start_timestamp,  # type: ignore[arg-type]  # checked below
+            end=self.end_timestamp,  # type: ignore[arg-type]
+            status=self.status,
+            notes=self.notes,
+            code_version=self.code_version,
+            error=self.error,
+            external=external,
+            component_tags=tuple(self.component_tags),
+            inputs=tuple((p.name, p.version, p.type) for p in self.inputs),
+            outputs=tuple((p.name, p.version, p.type) for p in self.outputs),
+        ).checked()
 
 
 @dataclass(frozen=True)
@@ -133,6 +124,33 @@ class RunRecord:
     inputs: tuple[tuple[str, str | None, str | None], ...] = ()
     outputs: tuple[tuple[str, str | None, str | None], ...] = ()
     format: int = field(default=1, repr=False)  # spool file format
+
+    def checked(self) -> RunRecord:
+        """This record validated and normalised (pointers deduplicated, times in UTC). Records are
+        also built by hand and read back from spool files, so the store checks every one it writes."""
+        what = f"run of {self.component!r}"
+        for label, ts in (("start", self.start), ("end", self.end)):
+            if ts is None:
+                raise InvalidInputError(
+                    f"{what} has no {label} timestamp: call set_{label}_timestamp() before logging it"
+                )
+        start, end = valid.utc(self.start, "start timestamp"), valid.utc(self.end, "end timestamp")
+        if end < start:
+            raise InvalidInputError(f"{what} ends before it starts")
+        return RunRecord(
+            key=valid.name(self.key, "run key", 1200),
+            component=valid.name(self.component, "component name"),
+            start=start,
+            end=end,
+            status=valid.status(self.status),
+            notes=valid.text(self.notes, "notes"),
+            code_version=valid.version(self.code_version),
+            error=valid.text(self.error, "error", truncate=True) if self.error else None,
+            external=valid.external(self.external),
+            component_tags=tuple(valid.name(t, "tag") for t in self.component_tags),
+            inputs=_pointer_rows(self.inputs),
+            outputs=_pointer_rows(self.outputs),
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -159,13 +177,16 @@ class RunRecord:
         )
 
 
-def _pointer_rows(pointers: list[IOPointer]) -> tuple[tuple[str, str | None, str | None], ...]:
-    rows: dict[str, tuple[str, str | None, str | None]] = {}
-    for p in pointers:
-        name = valid.name(p.name, "pointer name")
-        ptype = valid.name(p.type, "pointer type", 64) if p.type is not None else None
-        rows[name] = (name, valid.version(p.version), ptype)  # the last mention wins
-    return tuple(rows.values())
+def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:
+    checked: dict[str, tuple[str, str | None, str | None]] = {}
+    for row in rows:
+        if not isinstance(row, (tuple, list)) or len(row) != 3:
+            raise InvalidInputError("a pointer row is (name, version, type)")
+        name, version, ptype = row
+        name = valid.name(name, "pointer name")
+        ptype = valid.name(ptype, "pointer type", 64) if ptype is not None else None
+        checked[name] = (name, valid.version(version), ptype)  # the last mention wins
+    return tuple(checked.values())
 
 
 def _iterable(pointers: Iterable[PointerLike] | PointerLike) -> Iterable[PointerLike]:

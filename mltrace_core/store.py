@@ -127,7 +127,7 @@ class Store:
     def log(self, run: ComponentRun | RunRecord) -> int:
         """Write one run with its inputs, outputs and lineage, all at once; return its id.
         Logging the same run (same key) again writes nothing and returns the first id."""
-        record = run.to_record() if isinstance(run, ComponentRun) else run
+        record = run.to_record() if isinstance(run, ComponentRun) else run.checked()
         return self._write(write_run, record)
 
     def create_component(self, name: str, description: str = "", owner: str = "", tags=()) -> None:

@@ -160,3 +160,21 @@ def test_explicit_stores_are_independent(tmp_path):
     with mltrace.run("a", outputs=["x"], store=one):
         pass
     assert len(one.get_recent_runs()) == 1 and two.get_recent_runs() == []
+
+
+def test_hand_built_records_are_checked_before_writing(store):
+    from mltrace_core import RunRecord
+
+    rid = store.log(
+        RunRecord(key="k1", component="c", start=at(0), end=at(1), inputs=(("a", None, None),) * 2)
+    )
+    assert store.get_component_run_information(rid).inputs == ("a",)  # duplicates collapse
+    for bad in (
+        RunRecord(key="k2", component="c", start=at(1), end=at(0)),
+        RunRecord(key="k3", component="c\x00", start=at(0), end=at(1)),
+        RunRecord(key="k4", component="c", start=at(0), end=at(1), outputs=(("x", None),)),
+        RunRecord(key="k5", component="c", start=at(0), end=at(1), status="weird"),
+    ):
+        with pytest.raises(InvalidInputError):
+            store.log(bad)
+    assert store.get_recent_run_ids(10) == [rid]

@@ -1,0 +1,165 @@
+"""The core's speed, on SQLite and PostgreSQL: the figures the README quotes.
+
+    make bench          (= python bench/core_bench.py)
+    python bench/core_bench.py --backends sqlite --history-runs 20000   (quicker)
+
+For each backend, in a fresh store: log latency per run (3 inputs, 2 outputs) and ingest throughput
+through the public API; trace of a 1,000-deep chain and of a 10,000-run DAG (latency and the number of
+SQL statements, which must not grow with the lineage); then recent/history/inspect with 100,000 runs in
+the store (the bulk of them loaded by bench/bulk.py). PostgreSQL: MLTRACE_BENCH_PG_URI (default
+postgresql://postgres@127.0.0.1:5432/postgres) must allow CREATE DATABASE; a scratch database is dropped
+at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bulk  # noqa: E402
+
+import mltrace_core  # noqa: E402
+from mltrace_core import RunRecord  # noqa: E402
+from mltrace_core.config import normalize_uri  # noqa: E402
+
+PG_ADMIN = os.environ.get("MLTRACE_BENCH_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def record(key, component, minute, ins, outs, length=0.5):
+    start = bulk.T0 + timedelta(minutes=minute)
+    return RunRecord(
+        key=key,
+        component=component,
+        start=start,
+        end=start + timedelta(minutes=length),
+        inputs=tuple((p, None, None) for p in ins),
+        outputs=tuple((p, None, None) for p in outs),
+    )
+
+
+class StatementCounter:
+    def __init__(self, engine):
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args):
+        self.count += 1
+
+
+def timed(fn, repeat=5):
+    fn()  # warm caches, compile statements
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def bench_store(store, history_runs: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    counter = StatementCounter(store.engine)
+    # 1. Logging: a 1,000-deep chain, each run reading 3 and writing 2 pointers (as the prototype baseline).
+    latencies = []
+    for i in range(1000):
+        rec = record(f"chain-{i}", "hop", i, [f"c{i}", "cfg.yaml", "vocab.txt"], [f"c{i + 1}", f"m{i}.json"])
+        t0 = time.perf_counter()
+        store.log(rec)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    out["log one run (3 in, 2 out), median / p95"] = (
+        f"{statistics.median(latencies):.2f} / {statistics.quantiles(latencies, n=20)[18]:.2f} ms"
+    )
+    # 2. Ingest: a 10,000-run DAG: 100 layers of 100 runs, each reading 3 outputs of the layer below.
+    rng = random.Random(7)
+    t0 = time.perf_counter()
+    for layer in range(100):
+        for j in range(100):
+            ins = [f"L{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)] if layer else []
+            store.log(record(f"dag-{layer}-{j}", f"layer{layer % 10}", 2000 + layer, ins, [f"L{layer}/{j}"]))
+    store.log(record("dag-sink", "sink", 2200, [f"L99/{j}" for j in range(100)], ["dag-final"]))
+    elapsed = time.perf_counter() - t0
+    out["ingest throughput (10,001 runs, one process)"] = f"{10001 / elapsed:,.0f} runs/s"
+    # 3. Traces, with the SQL statements each costs.
+    for label, output in (("trace 1,000-deep chain", "c1000"), ("trace 10,000-run DAG", "dag-final")):
+        nodes = len(store.trace(output).nodes)
+        before = counter.count
+        store.trace(output)
+        statements = counter.count - before
+        out[f"{label} ({nodes:,} runs)"] = (
+            f"{timed(lambda o=output: store.trace(o)):.1f} ms, {statements} SQL statements"
+        )
+    # 4. Reads with history_runs runs in the store: bulk-load the rest into a second store of its own.
+    return out
+
+
+def bench_reads(store, history_runs: int) -> dict[str, str]:
+    info = bulk.load(store, history_runs)
+    ids = store.get_recent_run_ids(1)
+    rng = random.Random(3)
+    picks = [rng.randint(1, ids[0]) for _ in range(20)]
+    it = iter(picks * 10)
+    n = f"{history_runs:,}"
+    return {
+        f"bulk-load {n} runs ({info['links']:,} pointer links)": f"{info['seconds']:.0f} s",
+        f"recent 20 at {n} runs": f"{timed(lambda: store.get_recent_runs(20), 20):.1f} ms",
+        f"history 10 at {n} runs": f"{timed(lambda: store.get_history('churn_f7.train', 10), 20):.1f} ms",
+        f"inspect at {n} runs": f"{timed(lambda: store.get_component_run_information(next(it)), 20):.1f} ms",
+    }
+
+
+@contextmanager
+def fresh(backend: str):
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    name = f"mltrace_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalize_uri(PG_ADMIN), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="mltrace_core benchmark")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--history-runs", type=int, default=100_000)
+    args = parser.parse_args()
+    results: dict[str, dict[str, str]] = {}
+    for backend in args.backends.split(","):
+        print(f"[{backend}] ...", file=sys.stderr, flush=True)
+        with fresh(backend) as uri:
+            store = mltrace_core.Store(uri, timeout=600)
+            results[backend] = bench_store(store, args.history_runs)
+            store.dispose()
+        with fresh(backend) as uri:
+            store = mltrace_core.Store(uri, timeout=600)
+            results[backend].update(bench_reads(store, args.history_runs))
+            store.dispose()
+    backends = list(results)
+    print("| measurement | " + " | ".join(backends) + " |")
+    print("|---|" + "---|" * len(backends))
+    for key in results[backends[0]]:
+        cells = [results[b].get(key, "") for b in backends]
+        print(f"| {key} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
