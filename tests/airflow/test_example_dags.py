@@ -1,0 +1,215 @@
+"""The example DAGs, run for real with ``dag.test()``: the exact lineage rows they log, twice."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mltrace_core.cli import cli
+from tests.airflow.helpers import run_dag, runs_of, ti_url
+
+pytestmark = pytest.mark.airflow
+
+EXAMPLES = {"churn_training", "churn_batch_predict", "churn_report"}
+
+
+def data_dir() -> str:
+    return str(Path(os.environ["MLTRACE_EXAMPLE_DATA"]).resolve())
+
+
+def content_version(path: str) -> str:
+    import ml_steps  # from dags/, on sys.path once the DAGs are parsed
+
+    return ml_steps.content_version(path)
+
+
+@pytest.mark.timeout(120)
+def test_every_dag_in_dags_imports(airflow_db):
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    folder = os.environ["AIRFLOW__CORE__DAGS_FOLDER"]
+    bag = BundleDagBag(folder, bundle_path=folder, bundle_name="dags-folder")
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXAMPLES
+    assert {t.task_id for t in bag.dags["churn_training"].tasks} == {
+        "ingest",
+        "validate",
+        "featurize",
+        "train",
+        "evaluate",
+        "publish",
+    }
+
+
+def training_rows(dr) -> list:
+    d, ds = data_dir(), dr.logical_date.strftime("%Y-%m-%d")
+    raw, report = f"{d}/raw/customers_{ds}.csv", f"{d}/reports/validation_{ds}.json"
+    features, metrics = f"{d}/features/customers_{ds}.json", f"{d}/reports/metrics_{ds}.json"
+    model = f"file://{d}/models/churn.json"
+    registry = f"{d}/registry/churn_{dr.logical_date.strftime('%Y%m%dT%H%M%S')}.json"
+    c = "churn_training."
+    return sorted(
+        [
+            (c + "ingest", "ingest", -1, 1, "failed", (), ()),
+            (c + "ingest", "ingest", -1, 2, "success", (), (raw,)),
+            (c + "validate", "validate", -1, 1, "success", (raw,), (report,)),
+            (c + "featurize", "featurize", -1, 1, "success", tuple(sorted((raw, report))), (features,)),
+            (c + "train", "train", -1, 1, "success", (features,), (model,)),
+            (c + "evaluate", "evaluate", -1, 1, "success", tuple(sorted((features, model))), (metrics,)),
+            (c + "publish", "publish", -1, 1, "success", tuple(sorted((metrics, model))), (registry,)),
+        ]
+    )
+
+
+def prediction_rows(dr) -> list:
+    d, ds = data_dir(), dr.logical_date.strftime("%Y-%m-%d")
+    model = f"file://{d}/models/churn.json"
+    batch = [f"{d}/batches/{ds}/part-{i}.csv" for i in range(3)]
+    scores = [f"{d}/predictions/{ds}/part-{i}.csv" for i in range(3)]
+    c = "churn_batch_predict."
+    rows = [(c + "fetch_batch", "fetch_batch", i, 1, "success", (), (batch[i],)) for i in range(3)]
+    rows += [
+        (c + "score", "score", i, 1, "success", tuple(sorted((batch[i], model))), (scores[i],))
+        for i in range(3)
+    ]
+    rows.append(
+        (
+            c + "merge_predictions",
+            "merge_predictions",
+            -1,
+            1,
+            "success",
+            tuple(scores),
+            (f"file://{d}/predictions/churn_scores.csv",),
+        )
+    )
+    return sorted(rows)
+
+
+def report_rows(dr) -> list:
+    d = data_dir()
+    return [
+        ("churn_report.notify", "notify", -1, 1, "success", (), ()),
+        (
+            "churn_report.summarize",
+            "summarize",
+            -1,
+            1,
+            "success",
+            (f"file://{d}/predictions/churn_scores.csv",),
+            (f"file://{d}/reports/churn_summary.json",),
+        ),
+    ]
+
+
+def run_pipeline(dags) -> dict:
+    runs = {
+        dag_id: run_dag(dags, dag_id) for dag_id in ("churn_training", "churn_batch_predict", "churn_report")
+    }
+    assert {dag_id: dr.state for dag_id, dr in runs.items()} == dict.fromkeys(runs, "success")
+    return runs
+
+
+def by_task(store, dr, task_id, try_number=1, map_index=-1):
+    (run,) = [
+        r
+        for r in store.get_runs_for_dag_run(dr.dag_id, dr.run_id, task_id)
+        if (r.external.try_number, r.external.map_index) == (try_number, map_index)
+    ]
+    return store.get_component_run_information(run.id)
+
+
+@pytest.mark.timeout(300)
+def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, trace_all):
+    store = lineage_store
+    predictions = f"file://{data_dir()}/predictions/churn_scores.csv"
+    first = run_pipeline(dags)
+    trace_first = store.trace(predictions)
+    second = run_pipeline(dags)
+
+    # Exact rows: components, rendered inputs/outputs, identity, the failed try and its retry, the mapped
+    # runs; the untraced report DAG through the listener; nothing logged twice.
+    for runs in (first, second):
+        assert runs_of(store, runs["churn_training"]) == training_rows(runs["churn_training"])
+        assert runs_of(store, runs["churn_batch_predict"]) == prediction_rows(runs["churn_batch_predict"])
+        assert runs_of(store, runs["churn_report"]) == report_rows(runs["churn_report"])
+    assert len(store.get_recent_runs(100)) == 2 * (7 + 7 + 2)
+
+    training = second["churn_training"]
+    failed = by_task(store, training, "ingest", try_number=1)
+    assert failed.error == "ConnectionError: customer export not ready yet (simulated: the retry succeeds)"
+    assert failed.external.url == ti_url("churn_training", training.run_id, "ingest", 1)
+    retry = by_task(store, training, "ingest", try_number=2)
+    assert (retry.status, retry.error, retry.external.url) == (
+        "success",
+        None,
+        ti_url("churn_training", training.run_id, "ingest", 2),
+    )
+    score = by_task(store, second["churn_batch_predict"], "score", map_index=2)
+    assert score.external.url == ti_url(
+        "churn_batch_predict", second["churn_batch_predict"].run_id, "score", 1, 2
+    )
+
+    # Tags: the dag_id, default_args' mltrace_tags, and the task's own.
+    assert set(by_task(store, training, "train").component_tags) == {"churn_training", "churn", "model"}
+    assert set(by_task(store, training, "validate").component_tags) == {"churn_training", "churn"}
+
+    # Versions: every local file is pinned to its content, and the scores read the model train wrote.
+    model, model_path = f"file://{data_dir()}/models/churn.json", f"{data_dir()}/models/churn.json"
+    train_1, train_2 = by_task(store, first["churn_training"], "train"), by_task(store, training, "train")
+    assert dict(train_2.output_versions)[model] == content_version(model_path)
+    assert dict(train_1.output_versions)[model] != dict(train_2.output_versions)[model]
+    assert dict(score.input_versions)[model] == content_version(model_path)
+    merge = by_task(store, second["churn_batch_predict"], "merge_predictions")
+    assert dict(merge.output_versions)[predictions] == content_version(
+        f"{data_dir()}/predictions/churn_scores.csv"
+    )
+
+    # The trace of the predictions follows the training run of its own round, and only that one.
+    def traced_runs(trace):
+        return {(n.run.external.dag_id, n.run.external.run_id, n.run.external.task_id) for n in trace.nodes}
+
+    for trace, runs in ((trace_first, first), (store.trace(predictions), second)):
+        got = traced_runs(trace)
+        assert {(d, r) for d, r, _ in got} == {
+            ("churn_batch_predict", runs["churn_batch_predict"].run_id),
+            ("churn_training", runs["churn_training"].run_id),
+        }
+        assert {t for _, _, t in got} == {
+            "merge_predictions",
+            "score",
+            "fetch_batch",
+            "train",
+            "featurize",
+            "validate",
+            "ingest",
+        }
+        trains = [n.run for n in trace.nodes if n.run.component == "churn_training.train"]
+        assert [t.external.run_id for t in trains] == [runs["churn_training"].run_id]
+    # ...and the listener-logged summary continues the same chain.
+    summary = store.trace(f"file://{data_dir()}/reports/churn_summary.json")
+    assert [n.run.component for n in summary.nodes[:2]] == [
+        "churn_report.summarize",
+        "churn_batch_predict.merge_predictions",
+    ]
+    assert train_2.id in {n.run.id for n in summary.nodes} and train_1.id not in {
+        n.run.id for n in summary.nodes
+    }
+
+    # `mltrace inspect --json` shows the Airflow identity and the error.
+    out = CliRunner().invoke(cli, ["--db-uri", store.uri, "--json", "inspect", str(failed.id)])
+    assert out.exit_code == 0, out.output
+    shown = json.loads(out.output)
+    assert shown["external"] == {
+        "dag_id": "churn_training",
+        "run_id": training.run_id,
+        "task_id": "ingest",
+        "try_number": 1,
+        "map_index": -1,
+        "url": ti_url("churn_training", training.run_id, "ingest", 1),
+    }
+    assert shown["status"] == "failed" and shown["error"].startswith("ConnectionError: customer export")
