@@ -15,6 +15,21 @@ from mltrace_core import Store
 from mltrace_core.config import normalize_uri
 
 _stores: dict[tuple[str, float], Store] = {}
+# Connection extras passed on to libpq (TLS, failover, keepalives). Timeouts and ``options`` are not:
+# the store sets them itself, to keep its time bound.
+_LIBPQ_EXTRAS = (
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "gssencmode",
+    "target_session_attrs",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+)
 _stores_lock = threading.Lock()
 
 
@@ -30,8 +45,10 @@ def fallback_uri() -> str:
 def connection_uri(conn) -> str:
     """The SQLAlchemy URL for an Airflow Connection (postgres/postgresql, sqlite, or mltrace).
 
-    An extra ``{"sqlalchemy_url": "..."}`` overrides everything else."""
-    override = conn.extra_dejson.get("sqlalchemy_url")
+    An extra ``{"sqlalchemy_url": "..."}`` overrides everything else. For PostgreSQL the TLS, failover
+    and keepalive extras (``sslmode``, ``sslrootcert``, ... see ``_LIBPQ_EXTRAS``) are kept."""
+    extras = conn.extra_dejson
+    override = extras.get("sqlalchemy_url")
     if override:
         return normalize_uri(override)
     conn_type = (conn.conn_type or "").lower()
@@ -48,6 +65,7 @@ def connection_uri(conn) -> str:
             host=conn.host or None,
             port=conn.port or None,
             database=conn.schema or None,
+            query={k: str(v) for k, v in extras.items() if k in _LIBPQ_EXTRAS},
         )
         return url.render_as_string(hide_password=False)
     raise ValueError(
