@@ -36,7 +36,8 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
             url,
             connect_args={
                 "connect_timeout": max(1, int(timeout)),
-                "options": f"-c statement_timeout={ms} -c lock_timeout={ms} "
+                # jit=off: lineage queries are many small index walks; compiling them costs 100+ ms.
+                "options": f"-c statement_timeout={ms} -c lock_timeout={ms} -c jit=off "
                 "-c idle_in_transaction_session_timeout=600000",
                 "application_name": "mltrace",
             },

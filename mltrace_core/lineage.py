@@ -9,7 +9,7 @@ its shortest distance from the start.
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections import defaultdict, deque
 from functools import cache
 
 from sqlalchemy import select, text
@@ -132,19 +132,20 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
         session.execute(text(_INDEX_WALK))
     sql = _edges_sql(_dialect(session), direction)
-    edges = [tuple(row) for row in session.execute(sql, {"starts": _starts_param(session, starts)})]
+    edges = session.execute(sql, {"starts": _starts_param(session, starts)}).all()
     if _dialect(session) == "postgresql":
         session.execute(text(_PLANNER_DEFAULTS))
-    step = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
-    forward: dict[int, list[int]] = {}
+    far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
+    out_edges: dict[int, list] = defaultdict(list)
     for edge in edges:
-        forward.setdefault(edge[1 - step], []).append(edge[step])
+        out_edges[edge[1 - far]].append(edge)
     depth = dict.fromkeys(starts, 0)
     queue = deque(starts)
     truncated = False
     while queue:
         node = queue.popleft()
-        for nxt in forward.get(node, ()):
+        for edge in out_edges.get(node, ()):
+            nxt = edge[far]
             if nxt in depth:
                 continue
             if max_depth is not None and depth[node] >= max_depth:
@@ -159,7 +160,8 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
     nodes = tuple(TraceNode(depth[r], loaded[r]) for r in order)
     kept = tuple(
         TraceEdge(c, p, via)
-        for c, p, via in sorted(edges, key=lambda e: (depth.get(e[1 - step], 0), e[0], e[1], e[2]))
-        if c in depth and p in depth
+        for node in order
+        for c, p, via in sorted(out_edges.get(node, ()))
+        if (c, p)[far] in depth
     )
     return Trace(output=output, nodes=nodes, edges=kept, truncated=truncated, direction=direction)

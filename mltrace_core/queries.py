@@ -7,6 +7,7 @@ of round trips as a single ``inspect``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from functools import cache
 from types import SimpleNamespace
@@ -96,7 +97,7 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
     rows = session.execute(sql.runs, params).all()
     io: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
     versioned: set[tuple[int, str]] = set()
-    for run_id, side, name, version in session.execute(sql.pointers, params):
+    for run_id, side, name, version in session.execute(sql.pointers, params).all():
         io[run_id][side].append(name)
         if version is not None and side == 0:
             versioned.add((run_id, name))
@@ -197,17 +198,17 @@ def _age_warning(name: str, age: timedelta, producer: int) -> str | None:
 def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tuple[int, str]]):
     """Dependencies and staleness from known edges. Only a run that read a pinned version of an input
     can have read an older version than the latest, so only those runs are checked in the database."""
-    deps: dict[int, set[int]] = {}
+    deps: dict[int, set[int]] = defaultdict(set)
+    for consumer, producer, _ in edges:
+        deps[consumer].add(producer)
     stale: dict[int, list[str]] = {}
-    recheck = set()
-    for consumer, producer, name in edges:
-        deps.setdefault(consumer, set()).add(producer)
-        if (consumer, name) in versioned:
-            recheck.add(consumer)
-            continue
-        warning = _age_warning(name, rows[consumer][2] - rows[producer][3], producer)
-        if warning:
-            stale.setdefault(consumer, []).append(warning)
+    # Age warnings need an input produced 30 days before its reader: impossible in a shorter history.
+    if rows and max(r[2] for r in rows.values()) - min(r[3] for r in rows.values()) > STALE_AFTER:
+        for consumer, producer, name in edges:
+            warning = _age_warning(name, rows[consumer][2] - rows[producer][3], producer)
+            if warning:
+                stale.setdefault(consumer, []).append(warning)
+    recheck = {consumer for consumer, _, name in edges if (consumer, name) in versioned} if versioned else ()
     if recheck:
         stale.update(_dependencies_and_staleness(session, recheck)[1])
     for warnings in stale.values():
