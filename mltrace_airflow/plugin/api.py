@@ -1,0 +1,112 @@
+"""The JSON API under ``/mltrace/api/``: the same records, in the same shapes, as ``mltrace --json``.
+
+Reads need the plugin view permission (set on the whole app); flag/unflag also need the edit permission
+and a JSON body. Errors are ``{"detail": message}`` with a 4xx/5xx status (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from mltrace_airflow.plugin import auth, deps, tabs
+from mltrace_airflow.plugin.deps import StoreDep
+from mltrace_core import InvalidInputError
+
+router = APIRouter()
+
+
+@router.get("/recent")
+def recent(store: StoreDep, limit: str | None = None) -> JSONResponse:
+    return JSONResponse([r.to_dict() for r in store.get_recent_runs(deps.limit(limit, 20))])
+
+
+@router.get("/history")
+def history_by_query(store: StoreDep, component: str, limit: str | None = None) -> JSONResponse:
+    return JSONResponse([r.to_dict() for r in store.get_history(component, deps.limit(limit, 10))])
+
+
+@router.get("/history/{component:path}")
+def history(store: StoreDep, component: str, limit: str | None = None) -> JSONResponse:
+    return history_by_query(store, component, limit)
+
+
+@router.get("/runs/{run_id}")
+def run(store: StoreDep, run_id: str) -> JSONResponse:
+    return JSONResponse(store.get_component_run_information(run_id).to_dict())
+
+
+@router.get("/trace")
+def trace(store: StoreDep, output: str, depth: str | None = None) -> JSONResponse:
+    return JSONResponse(store.trace(output, deps.depth(depth)).to_dict())
+
+
+@router.get("/downstream")
+def downstream(store: StoreDep, pointer: str, depth: str | None = None) -> JSONResponse:
+    return JSONResponse(store.downstream(pointer, deps.depth(depth)).to_dict())
+
+
+@router.get("/tags")
+def tags(store: StoreDep, tag: str | None = None) -> JSONResponse:
+    if tag is not None:  # /tags?tag=NAME: the form for names a path cannot carry ("." or "..")
+        return JSONResponse([c.to_dict() for c in store.get_components(tag=tag)])
+    return JSONResponse(store.get_tags())
+
+
+@router.get("/tags/{tag:path}")
+def tag(store: StoreDep, tag: str) -> JSONResponse:
+    return JSONResponse([c.to_dict() for c in store.get_components(tag=tag)])
+
+
+@router.get("/components")
+def components(store: StoreDep, tag: str | None = None, owner: str | None = None) -> JSONResponse:
+    return JSONResponse([c.to_dict() for c in store.get_components(tag=tag, owner=owner)])
+
+
+@router.get("/review")
+def review(store: StoreDep) -> JSONResponse:
+    return JSONResponse(store.review_flagged_outputs().to_dict())
+
+
+@router.get("/task-runs")
+def task_runs(
+    store: StoreDep,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+    map_index: str | None = None,
+    try_number: str | None = None,
+) -> JSONResponse:
+    """The runs logged for one Airflow DAG run, or one task (instance, try) of it, in start order."""
+    found = tabs.task_runs(store, dag_id, run_id, task_id, map_index, try_number)
+    return JSONResponse([r.to_dict() for r in found])
+
+
+async def _output_of(request: Request) -> str:
+    """``{"output": NAME}`` from the JSON body, or a 400 saying what is wrong."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        raise InvalidInputError('send {"output": "<pointer name>"}')
+    return body["output"]
+
+
+@router.post("/flag", dependencies=[Depends(auth.require_edit)])
+async def flag(request: Request, store: StoreDep) -> JSONResponse:
+    auth.check_json_write(request)
+    output = await _output_of(request)
+    await run_in_threadpool(store.flag_output_id, output)
+    return JSONResponse({"output": output, "flagged": True})
+
+
+@router.post("/unflag", dependencies=[Depends(auth.require_edit)])
+async def unflag(request: Request, store: StoreDep) -> JSONResponse:
+    auth.check_json_write(request)
+    output = await _output_of(request)
+    await run_in_threadpool(store.unflag_output_id, output)
+    return JSONResponse({"output": output, "flagged": False})

@@ -1,0 +1,56 @@
+"""Request-scoped pieces the routes share: the store, and parameter parsing with the core's rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mltrace_core import InvalidInputError, Store
+from mltrace_core import validation as valid
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store()
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def limit(value: str | None, default: int, what: str = "limit") -> int:
+    """A count from a query parameter, checked by the core's one set of limits."""
+    return default if value is None or value == "" else valid.limit(value, what)
+
+
+def depth(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise InvalidInputError(f"depth must be a whole number between 0 and 999999999, not {value[:40]!r}")
+    return int(text)
+
+
+def map_index(value: str | None) -> int | None:
+    """None if not given. Airflow leaves its ``{MAP_INDEX}`` placeholder literal for an unmapped task:
+    that means -1, as it does in Airflow."""
+    if value is None or value == "":
+        return None
+    if value.startswith("{"):
+        return -1
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or not text.isascii() or len(text) > 10:
+        raise InvalidInputError(f"map_index must be an integer, not {value[:40]!r}")
+    return int(text)
+
+
+def try_number(value: str | None) -> int | None:
+    if value is None or value == "" or value.startswith("{"):
+        return None
+    return valid.limit(value, "try_number", maximum=2**31 - 1)
+
+
+def airflow_id(value: str | None, what: str) -> str:
+    if value is None:
+        raise InvalidInputError(f"{what} is required")
+    return valid.name(value, what, 250)

@@ -1,0 +1,178 @@
+"""The HTML pages: server-rendered from the core's records, every value escaped by the templates.
+
+Reads are GETs with the name in a query parameter or one encoded path segment. The command box and the
+flag buttons POST (writes need the edit permission and the page's CSRF token); a POST answers with a
+redirect to the page that shows the result.
+"""
+
+from __future__ import annotations
+
+import json
+
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from mltrace_airflow.plugin import auth, deps, tabs
+from mltrace_airflow.plugin.commands import HELP
+from mltrace_airflow.plugin.deps import StoreDep
+from mltrace_airflow.plugin.links import Links
+from mltrace_airflow.plugin.run_commands import run_command
+from mltrace_core import InvalidInputError, Store
+
+router = APIRouter()
+HOME_LIMIT = 50
+
+
+def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    return request.app.state.render(request, template, status_code=status_code, **context)
+
+
+def home_page(request: Request, store: Store, user, status_code=200, limit=HOME_LIMIT, **context):
+    runs = store.get_recent_runs(limit)
+    return page(
+        request,
+        "home.html",
+        status_code,
+        runs=runs,
+        limit=limit,
+        help=HELP,
+        csrf=auth.csrf_token(request),
+        **context,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, store: StoreDep, user: GetUserDep, limit: str | None = None):
+    return home_page(request, store, user, limit=deps.limit(limit, HOME_LIMIT))
+
+
+@router.post("/command", response_class=HTMLResponse)
+async def command(request: Request, store: StoreDep, user: GetUserDep):
+    form = await request.form()
+    line, token = form.get("q"), form.get(auth.CSRF_FIELD)
+    line = line if isinstance(line, str) else ""
+    token = token if isinstance(token, str) else None
+    result = await run_in_threadpool(run_command, request, store, user, line, token)
+    if result.redirect:
+        return RedirectResponse(result.redirect, status_code=303)
+    return await run_in_threadpool(
+        home_page, request, store, user, result.status, command=line, message=result.message
+    )
+
+
+@router.post("/flag", dependencies=[Depends(auth.require_edit)])
+async def flag(request: Request, store: StoreDep):
+    form = await request.form()
+    auth.check_form_write(request, form.get(auth.CSRF_FIELD))
+    output, action = form.get("output"), form.get("action")
+    if not isinstance(output, str) or action not in ("flag", "unflag"):
+        raise InvalidInputError("send output=<pointer name> and action=flag or unflag")
+    write = store.flag_output_id if action == "flag" else store.unflag_output_id
+    await run_in_threadpool(write, output)
+    links = Links(request.scope.get("root_path", ""))
+    return RedirectResponse(links.review(**{f"{action}ged": output}), status_code=303)
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_by_query(request: Request, store: StoreDep, component: str, limit: str | None = None):
+    n = deps.limit(limit, 10)
+    runs = store.get_history(component, n)
+    info = store.get_component(component)
+    return page(request, "history.html", component=info, runs=runs, limit=n)
+
+
+@router.get("/history/{component:path}", response_class=HTMLResponse)
+def history(request: Request, store: StoreDep, component: str, limit: str | None = None):
+    return history_by_query(request, store, component, limit)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run(request: Request, store: StoreDep, run_id: str):
+    return page(request, "run.html", run=store.get_component_run_information(run_id))
+
+
+def trace_json(graph) -> str:
+    """The trace as JSON safe inside ``<script type="application/json">``."""
+    text = json.dumps(graph.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@router.get("/trace", response_class=HTMLResponse)
+def trace(request: Request, store: StoreDep, user: GetUserDep, output: str, depth: str | None = None):
+    graph = store.trace(output, deps.depth(depth))
+    return page(
+        request,
+        "trace.html",
+        graph=graph,
+        data=trace_json(graph),
+        may_edit=auth.may_edit(user),
+        csrf=auth.csrf_token(request),
+    )
+
+
+@router.get("/downstream", response_class=HTMLResponse)
+def downstream(request: Request, store: StoreDep, pointer: str, depth: str | None = None):
+    return page(request, "downstream.html", graph=store.downstream(pointer, deps.depth(depth)))
+
+
+@router.get("/tags", response_class=HTMLResponse)
+def tags(request: Request, store: StoreDep, tag: str | None = None):
+    if tag is not None:
+        return page(request, "components.html", components=store.get_components(tag=tag), tag=tag)
+    return page(request, "tags.html", tags=store.get_tags())
+
+
+@router.get("/tags/{tag:path}", response_class=HTMLResponse)
+def tag(request: Request, store: StoreDep, tag: str):
+    return page(request, "components.html", components=store.get_components(tag=tag), tag=tag)
+
+
+@router.get("/components", response_class=HTMLResponse)
+def components(request: Request, store: StoreDep, tag: str | None = None, owner: str | None = None):
+    found = store.get_components(tag=tag or None, owner=owner or None)
+    return page(request, "components.html", components=found, tag=tag, owner=owner)
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review(
+    request: Request,
+    store: StoreDep,
+    user: GetUserDep,
+    flagged: str | None = None,
+    unflagged: str | None = None,
+):
+    return page(
+        request,
+        "review.html",
+        review=store.review_flagged_outputs(),
+        done_flag=flagged,
+        done_unflag=unflagged,
+        may_edit=auth.may_edit(user),
+        csrf=auth.csrf_token(request),
+    )
+
+
+@router.get("/ti", response_class=HTMLResponse)
+def task_instance(
+    request: Request,
+    store: StoreDep,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+    map_index: str | None = None,
+    try_number: str | None = None,
+):
+    """The task-instance tab: the run of the latest (or the given) try, and the other tries."""
+    runs = tabs.task_runs(store, dag_id, run_id, deps.airflow_id(task_id, "task_id"), map_index, try_number)
+    detail = store.get_component_run_information(runs[0].id) if runs else None
+    ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": deps.map_index(map_index)}
+    return page(request, "ti.html", run=detail, tries=runs, ident=ident, try_number=try_number)
+
+
+@router.get("/dagrun", response_class=HTMLResponse)
+def dag_run(request: Request, store: StoreDep, dag_id: str | None = None, run_id: str | None = None):
+    """The DAG-run tab: every component run logged for that DAG run."""
+    runs = tabs.task_runs(store, dag_id, run_id)
+    return page(request, "dagrun.html", runs=runs, dag_id=dag_id, run_id=run_id)

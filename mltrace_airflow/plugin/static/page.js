@@ -1,0 +1,52 @@
+/* mltrace pages: draw the trace graph and tree, and open Airflow's own pages (task log, DAG run) in the
+ * Airflow window rather than inside the plugin's iframe. Plain ES2017, no build step. */
+(function () {
+  'use strict';
+
+  function initTrace() {
+    const data = document.getElementById('trace-data');
+    const graph = document.getElementById('trace-graph');
+    if (!data || !graph || !window.MltraceTrace) return;
+    const trace = JSON.parse(data.textContent);
+    const prefix = graph.getAttribute('data-run-url');
+    const runUrl = (id) => prefix + encodeURIComponent(String(id));
+    // Exposed for tests and the console: fit(), and the layout time.
+    window.mltraceGraph = window.MltraceTrace.render(graph, trace, { runUrl });
+    const tree = document.getElementById('trace-tree');
+    if (tree) window.MltraceTrace.renderTree(tree, trace, { runUrl });
+  }
+
+  // Airflow shows plugin pages in an iframe sandboxed without allow-top-navigation, so a plain link
+  // to an Airflow page would open the whole Airflow UI inside the frame. The frame is same-origin, so
+  // ask the Airflow UI's router to go there instead: push the URL onto its history and tell it.
+  function openInAirflow(href) {
+    let top;
+    try {
+      top = window.top;
+      if (top === window || top.location.origin !== window.location.origin) return false;
+    } catch (e) {
+      return false;
+    }
+    const url = new URL(href, window.location.href);
+    if (url.origin !== window.location.origin) return false;
+    try {
+      const prev = top.history.state;
+      const idx = prev && typeof prev.idx === 'number' ? prev.idx + 1 : 0;
+      top.history.pushState({ usr: null, key: Math.random().toString(36).slice(2, 10), idx: idx }, '',
+        url.pathname + url.search + url.hash);
+      top.dispatchEvent(new top.PopStateEvent('popstate', { state: top.history.state }));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  document.addEventListener('click', function (e) {
+    const a = e.target && e.target.closest ? e.target.closest('a[data-airflow-link]') : null;
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    if (openInAirflow(a.href)) e.preventDefault();
+  });
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', initTrace);
+  else initTrace();
+})();
