@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[postgres,airflow,test]'
+	# The build leaves an egg-info beside the sources; with the repo on sys.path, Airflow would see the
+	# entry points twice (the installed dist-info has them) and register the plugin twice.
+	rm -rf *.egg-info
 	rm -f $(VENV)/.installed-*
 	touch $@
 
