@@ -97,7 +97,7 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
         if engine.dialect.name == "postgresql":
             for table in TABLES:
                 buf = io.StringIO()
-                writer = csv.writer(buf)
+                writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)  # "" is text, not NULL
                 for row in rows[table]:
                     writer.writerow(
                         ["f" if v is False else v.isoformat() if isinstance(v, datetime) else v for v in row]
