@@ -6,7 +6,7 @@ from mltrace_airflow.operators import TracedPythonOperator, TracedBashOperator, 
 from mltrace_airflow.operators.decorator import traced_task
 from mltrace_airflow.operators.delivery import LineageError
 from mltrace_airflow.operators.tasktry import RunHandle
-from mltrace_airflow.operators.traced import (
+from mltrace_airflow.operators.tracing import (
     TracedBashOperator,
     TracedPythonOperator,
     TracingMixin,

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
 
-from mltrace_airflow.operators.traced import TRACE_TEMPLATE_FIELDS, TracedPythonOperator
+from mltrace_airflow.operators.tracing import TRACE_TEMPLATE_FIELDS, TracedPythonOperator
 
 
 class _TracedDecoratedOperator(DecoratedOperator, TracedPythonOperator):

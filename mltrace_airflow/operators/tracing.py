@@ -152,7 +152,7 @@ class TracingMixin:
                 code_version=handle.code_version,
             )
             key = tasktry.try_key(current.ti)
-            if key is not None:
+            if key is not None and config.trace_all_tasks():  # only the listener reads (and clears) marks
                 _handled.add(key)
             deliver_try(record, self.mltrace_conn_id, strict=strict)
 
