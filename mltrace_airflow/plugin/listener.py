@@ -24,7 +24,7 @@ from airflow.listeners import hookimpl
 from mltrace_airflow import config
 from mltrace_airflow.operators import tasktry
 from mltrace_airflow.operators.delivery import deliver_try, guard
-from mltrace_airflow.operators.traced import handled_by_operator
+from mltrace_airflow.operators.tracing import handled_by_operator
 
 
 @hookimpl
