@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -43,6 +42,7 @@ from mltrace_core.models import (
 from mltrace_core.records import ExternalIdentity, Run, RunDetail
 
 STALE_AFTER = timedelta(days=30)
+SEP = "\x1f"  # the unit separator: validation.py keeps control characters out of names
 
 
 def id_in(dialect: str, column) -> ColumnElement[bool]:
@@ -93,21 +93,33 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
     ids = list(ids)
     if not ids:
         return {}
-    sql, params = _statements(_dialect(session)), _bind_ids(session, ids)
-    rows = session.execute(sql.runs, params).all()
-    io: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
-    versioned: set[tuple[int, str]] = set()
-    for run_id, side, name, version in session.execute(sql.pointers, params).all():
-        io[run_id][side].append(name)
-        if version is not None and side == 0:
-            versioned.add((run_id, name))
+    sql = _statements(_dialect(session))
+    rows = session.execute(sql.runs, _bind_ids(session, ids)).all()
+    versioned = {(row[0], name) for row in rows if row[-1] for name in row[-1].split(SEP)}
     if edges is None:
         deps, stale = _dependencies_and_staleness(session, ids)
     else:
         deps, stale = _staleness_from_edges(session, edges, {row[0]: row for row in rows}, versioned)
     loaded = {}
-    for rid, component, start, end, status, notes, code, error, dag, run, task, tries, index, url in rows:
-        ins, outs = io[rid]
+    for (
+        rid,
+        component,
+        start,
+        end,
+        status,
+        notes,
+        code,
+        error,
+        dag,
+        run,
+        task,
+        tries,
+        index,
+        url,
+        ins,
+        outs,
+        _,
+    ) in rows:
         external = None
         if dag is not None or task is not None or url is not None:
             external = ExternalIdentity(dag, run, task, tries, index, url)
@@ -117,8 +129,8 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
             start=start,
             end=end,
             status=status,
-            inputs=tuple(sorted(ins)),
-            outputs=tuple(sorted(outs)),
+            inputs=tuple(sorted(ins.split(SEP))) if ins else (),
+            outputs=tuple(sorted(outs.split(SEP))) if outs else (),
             dependencies=tuple(sorted(deps.get(rid, ()))),
             notes=notes or "",
             stale=tuple(stale.get(rid, ())),
@@ -131,22 +143,34 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
 
 @cache
 def _statements(dialect: str) -> SimpleNamespace:
-    """The batch queries of :func:`load_runs`, built once per backend (they differ only in ``id_in``)."""
-    ins = (
-        select(run_inputs.c.run_id, literal(0), pointers.c.name, run_inputs.c.version)
-        .join(pointers, pointers.c.id == run_inputs.c.pointer_id)
-        .where(id_in(dialect, run_inputs.c.run_id))
-    )
-    outs = (
-        select(run_outputs.c.run_id, literal(1), pointers.c.name, run_outputs.c.version)
-        .join(pointers, pointers.c.id == run_outputs.c.pointer_id)
-        .where(id_in(dialect, run_outputs.c.run_id))
-    )
+    """The batch queries of :func:`load_runs`, built once per backend.
+
+    A run's pointer names come aggregated into one text column each (inputs, outputs, inputs read at a
+    pinned version), joined by the ASCII unit separator, which names cannot contain (validation.py):
+    one row per run instead of one per pointer."""
+
+    joined = func.string_agg if dialect == "postgresql" else func.group_concat
+
+    def names(table, with_pinned: bool):
+        columns = [table.c.run_id, joined(pointers.c.name, literal(SEP)).label("names")]
+        if with_pinned:
+            pinned = case((table.c.version.is_not(None), pointers.c.name))  # NULLs are left out
+            columns.append(joined(pinned, literal(SEP)).label("pinned"))
+        return (
+            select(*columns)
+            .join(pointers, pointers.c.id == table.c.pointer_id)
+            .where(id_in(dialect, table.c.run_id))
+            .group_by(table.c.run_id)
+            .subquery()
+        )
+
+    ins, outs = names(run_inputs, True), names(run_outputs, False)
     return SimpleNamespace(
-        runs=select(*_RUN_COLUMNS)
+        runs=select(*_RUN_COLUMNS, ins.c.names, outs.c.names, ins.c.pinned)
         .join(components, components.c.id == runs.c.component_id)
+        .outerjoin(ins, ins.c.run_id == runs.c.id)
+        .outerjoin(outs, outs.c.run_id == runs.c.id)
         .where(id_in(dialect, runs.c.id)),
-        pointers=union_all(ins, outs),
         dependencies=_dependencies_query(dialect),
     )
 
