@@ -1,7 +1,7 @@
 """Fill a store fast with a realistic, lineage-correct synthetic history (for benchmarks and scale tests).
 
 Families of a five-step churn pipeline run again and again: ingest -> validate -> featurize -> train
-(warm-started from the family's previous model) -> predict. Each pipeline run writes new versioned files,
+(warm-started from the family's previous model, afresh every 50 runs) -> predict. Each pipeline run writes new versioned files,
 and the family's model is rewritten by every train run, so lineages are realistic: long through the
 model, bounded by the family. Rows go straight into the tables (COPY on PostgreSQL, executemany on
 SQLite) with the lineage edges the rule gives, computed here as the history is generated in time order.
@@ -27,12 +27,16 @@ TABLES = ("components", "pointers", "component_runs", "run_inputs", "run_outputs
 
 def _step_io(family: int, p: int) -> list[tuple[list[str], list[str]]]:
     raw, report = f"data/f{family}/raw/{p}.csv", f"data/f{family}/reports/{p}.json"
-    feats, model = f"data/f{family}/features/{p}.json", f"models/f{family}/churn.json"
+    # The model is warm-started from the family's previous one, and started afresh every 50 pipelines.
+    feats, model = f"data/f{family}/features/{p}.json", f"models/f{family}/v{p // 50}/churn.json"
     return [
         ([], [raw]),
         ([raw], [report]),
         ([raw, report], [feats]),
-        ([feats, model, "config/train.yaml"], [model, f"models/f{family}/archive/{p}.json"]),
+        (
+            [feats, model, "config/train.yaml", "config/features.yaml"],
+            [model, f"models/f{family}/archive/{p}.json"],
+        ),
         ([model, raw], [f"predictions/f{family}/{p}.csv"]),
     ]
 
