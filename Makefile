@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   run the example pipeline on the embedded SQLite store and show its lineage
+#   make demo   a local Airflow (127.0.0.1:8080, admin/admin) running the example DAGs twice, traced into
+#               the embedded SQLite store; prints their lineage, then serves the UI (Ctrl-C stops it)
 #   make test   install everything (venv, Python packages, Chromium) and run the whole test suite
 # Both start from a fresh clone with only Python 3.10+ and make.
 
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := .demo
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo demo-plain test lint bench bench-airflow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
+	rm -rf $(DEMO)
+	$(BIN)/python -m mltrace_airflow.demo --home $(DEMO)
+
+# The same pipeline in plain Python, without Airflow (mltrace_core's API only).
+demo-plain: install
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/python ../dags/plain_python_pipeline.py data
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/python ../dags/plain_python_pipeline.py data
@@ -37,6 +43,9 @@ test: install
 
 bench: install
 	$(BIN)/python bench/core_bench.py
+
+bench-airflow: install
+	$(BIN)/python bench/airflow_overhead.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache *.egg-info

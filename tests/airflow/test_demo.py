@@ -1,0 +1,64 @@
+"""``make demo``'s program, end to end in a process of its own: a real API server, every task try in a
+LocalExecutor process, the listener registered by the installed plugin (no test wiring), the store filled."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import mltrace_core
+
+pytestmark = pytest.mark.airflow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.timeout(600)
+def test_demo_fills_the_store_through_real_task_processes(tmp_path):
+    home = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLTRACE_"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mltrace_airflow.demo",
+            "--home",
+            str(home),
+            "--port",
+            str(free_port()),
+            "--no-serve",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Trace of file://" in result.stdout
+
+    store = mltrace_core.Store(f"sqlite:///{home}/airflow/mltrace.db")
+    try:
+        runs = store.get_recent_runs(100)
+        assert len(runs) == 2 * (7 + 7 + 2)
+        # The untraced report DAG was logged in its task processes: plugin + trace_all_tasks, nothing else.
+        report = [r for r in runs if r.component.startswith("churn_report.")]
+        assert len(report) == 4 and all(r.external.url.startswith("http://127.0.0.1:") for r in report)
+        # The last trace of the predictions follows the last training run only.
+        trains = [r for r in runs if r.component == "churn_training.train"]
+        predictions = f"file://{home.resolve()}/data/predictions/churn_scores.csv"
+        traced_trains = [
+            n.run.id for n in store.trace(predictions).nodes if n.run.component == "churn_training.train"
+        ]
+        assert traced_trains == [max(r.id for r in trains)]
+    finally:
+        store.dispose()
+    # Task logs exist for the UI: every try ran in a process of its own.
+    assert len(list((home / "airflow" / "logs").rglob("attempt=*.log"))) == 2 * (7 + 7 + 2)
