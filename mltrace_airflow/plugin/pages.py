@@ -23,6 +23,7 @@ from mltrace_core import InvalidInputError, Store
 
 router = APIRouter()
 HOME_LIMIT = 50
+REVIEW_ROWS = 50  # the likeliest culprits; /api/review lists them all
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -143,10 +144,12 @@ def review(
     flagged: str | None = None,
     unflagged: str | None = None,
 ):
+    result = store.review_flagged_outputs()
     return page(
         request,
         "review.html",
-        review=store.review_flagged_outputs(),
+        review=result,
+        culprits=result.runs[:REVIEW_ROWS],
         done_flag=flagged,
         done_unflag=unflagged,
         may_edit=auth.may_edit(user),

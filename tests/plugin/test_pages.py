@@ -232,3 +232,12 @@ def test_redirect_targets_keep_names_intact(client, lineage):
     r = client.post(f"{ROOT}/command", data={"q": f"trace {S3}"}, follow_redirects=False)
     assert r.status_code == 303
     assert parse_qs(urlsplit(r.headers["location"]).query) == {"output": [S3]}
+
+
+def test_review_page_shows_the_likeliest_culprits_first(client, log, store):
+    for i in range(60):
+        log("step", [f"p{i}"], [f"p{i + 1}"], 2 * i, 2 * i + 1)
+    store.flag_output_id("p60")
+    page = get_page(client, f"{ROOT}/review")
+    culprits = [h for h in page.hrefs if h.startswith(f"{ROOT}/runs/")]
+    assert len(culprits) == 50 and "The 50 most common of 60 runs" in page.plain

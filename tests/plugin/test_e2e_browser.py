@@ -1,0 +1,360 @@
+"""End to end: a real ``airflow api-server`` (FAB auth manager, real users) serving the mltrace plugin
+from its entry point, a store filled by real pipeline runs, and headless Chromium clicking through it.
+
+Screenshots go to the test's temporary directory (printed at the end). Slow: marked ``browser``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+
+import mltrace_core
+from mltrace_airflow.plugin.app import create_app
+from tests.plugin.airflow_server import REPO, Airflow, ApiServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+
+CHROME_FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
+    "--disable-sync --no-first-run --window-size=1400,950"
+).split()
+PREDICTIONS = "data/predictions/churn_scores.csv"
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What the store holds after :func:`fill_store`: names the test looks for."""
+
+    final_output: str  # the plain pipeline's last output
+    trace_size: int  # runs in its trace
+    train_run: int  # its "train" run
+    dag_run_id: str  # the Airflow DAG run traced by the listener
+    airflow_runs: dict[tuple[str, int], int]  # (task_id, map_index) -> mltrace run id
+
+
+def fill_store(airflow: Airflow) -> Filled:
+    """Fill the store the way a user would: the plain-Python example pipeline, then a real Airflow DAG
+    run (``airflow dags test``) whose tasks the mltrace listener traces. To show the example DAGs of
+    ``dags/`` instead, change only this function."""
+    airflow.run("python", str(REPO / "dags" / "plain_python_pipeline.py"), "data")
+    airflow.run("airflow", "dags", "test", "mltrace_e2e", timeout=300)
+    store = mltrace_core.Store(airflow.store_uri)
+    try:
+        (train,) = store.get_history("train", 1)
+        trace_size = len(store.trace(PREDICTIONS).nodes)
+        dag_run_id = next(r.external.run_id for r in store.get_recent_runs(50) if r.external)
+        runs = store.get_runs_for_dag_run("mltrace_e2e", dag_run_id)
+    finally:
+        store.dispose()
+    return Filled(
+        final_output=PREDICTIONS,
+        trace_size=trace_size,
+        train_run=train.id,
+        dag_run_id=dag_run_id,
+        airflow_runs={(r.external.task_id, r.external.map_index): r.id for r in runs},
+    )
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory) -> Iterator[tuple[Airflow, Filled]]:
+    af = Airflow(tmp_path_factory.mktemp("e2e"))
+    af.set_up()
+    filled = fill_store(af)
+    server = ApiServer(af)
+    try:
+        server.wait_ready()
+        yield af, filled
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    profile = tempfile.mkdtemp(prefix="mltrace-chromium-", dir=tmp_path_factory.getbasetemp())
+    options.add_argument(f"--user-data-dir={profile}")
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    driver = webdriver.Chrome(
+        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+    )
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def wait(driver, condition, timeout: float = 30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def login(driver, base: str, user: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.plugin.airflow_server import PASSWORDS
+
+    driver.delete_all_cookies()
+    driver.get(base + "/auth/login/")
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[user])
+    driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
+    wait(driver, lambda d: "/auth/login" not in d.current_url)
+
+
+def enter_plugin_frame(driver, src_part: str):
+    """Switch into the iframe Airflow shows the plugin page in, once it has loaded ``src_part``."""
+    from selenium.webdriver.common.by import By
+
+    driver.switch_to.default_content()
+    frame = wait(driver, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "iframe")), None))
+    assert src_part in frame.get_attribute("src"), frame.get_attribute("src")
+    driver.switch_to.frame(frame)
+    wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "body.mltrace-page h1, body.mltrace-page .mltrace-muted"),
+    )
+    return frame
+
+
+def frame_path(driver) -> str:
+    return driver.execute_script("return location.pathname + location.search")
+
+
+def command(driver, line: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.NAME, "q")
+    box.clear()
+    box.send_keys(line)
+    box.submit()
+
+
+def http(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> int:
+    """The status of one request; a POST body goes as JSON to the API, as a form to the pages."""
+    headers, data = {}, None
+    if body is not None and "/api/" in path:
+        headers["Content-Type"], data = "application/json", json.dumps(body).encode()
+    elif body is not None:
+        headers["Content-Type"], data = "application/x-www-form-urlencoded", urlencode(body).encode()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(base + path, data, headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def every_route(filled: Filled) -> list[tuple[str, str]]:
+    samples = {"run_id": str(filled.train_run), "component": "train", "tag": "data", "filename": "trace.js"}
+    routes = []
+    for route in create_app(lambda: None).routes:
+        path = route.path
+        for name, value in samples.items():
+            path = path.replace(f"{{{name}}}", value).replace(f"{{{name}:path}}", value)
+        routes += [(method, "/mltrace" + path) for method in route.methods]
+    return sorted(routes)
+
+
+# -- the tests (in file order: they share one server and one browser) ------------------------------
+def test_every_route_checks_real_logins(airflow):
+    af, filled = airflow
+    tokens = {user: af.token(user) for user in ("admin", "reader", "viewer")}
+    for method, path in every_route(filled):
+        body = (
+            {"output": "not/a/pointer", "action": "flag", "q": "flag not/a/pointer"}
+            if method == "POST"
+            else None
+        )
+        assert http(af.base, method, path, None, body) == 401, (method, path)
+        assert http(af.base, method, path, tokens["viewer"], body) == 403, (method, path)
+        reader = http(af.base, method, path, tokens["reader"], body)
+        admin = http(af.base, method, path, tokens["admin"], body)
+        if method == "POST":
+            assert reader == 403, (method, path)  # read-only: no flagging
+            # allowed; then the pointer is judged (the command box answers on its page: 200 + message)
+            assert admin == (200 if path.endswith("/command") else 404), (method, path)
+        else:
+            assert reader == admin and admin in (200, 400, 404, 422), (method, path, reader, admin)
+    assert http(af.base, "GET", "/mltrace/api/recent", tokens["reader"]) == 200
+
+
+def test_anonymous_browser_is_told_to_log_in(airflow, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    af, _ = airflow
+    browser.delete_all_cookies()
+    browser.get(af.base + "/mltrace/")
+    assert "Not logged in" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.save_screenshot(str(shots / "01-anonymous.png"))
+
+
+def test_nav_entry_command_box_trace_graph_and_run_page(airflow, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    login(browser, af.base, "admin")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "button[aria-label='Browse']"))[0].click()
+    entry = wait(
+        browser,
+        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "[role=menuitem]") if e.text == "mltrace"],
+    )
+    entry[0].click()
+    wait(browser, lambda d: "/plugin/mltrace" in d.current_url)
+    enter_plugin_frame(browser, "/mltrace/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "mltrace"
+    assert browser.find_elements(By.CSS_SELECTOR, f"a[href='/mltrace/runs/{filled.train_run}']")
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(shots / "02-home-in-airflow.png"))
+
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    command(browser, "nonsense words")
+    assert "Unknown command 'nonsense'" in browser.find_element(By.CSS_SELECTOR, ".mltrace-message").text
+    command(browser, f"trace {filled.final_output}")
+    wait(browser, lambda d: frame_path(d) == f"/mltrace/trace?output={quote(filled.final_output, safe='')}")
+    nodes = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "a.mltrace-node"))
+    assert (
+        len(nodes) == filled.trace_size == browser.execute_script("return window.mltraceGraph.visibleCount")
+    )
+    assert filled.trace_size >= 5
+    browser.execute_script("window.mltraceGraph.fit()")
+    browser.switch_to.default_content()
+    assert "/plugin/mltrace/mltrace/trace?output=" in browser.current_url  # Airflow keeps the URL in step
+    browser.save_screenshot(str(shots / "03-trace-in-airflow.png"))
+
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    node = browser.find_element(By.CSS_SELECTOR, f"a.mltrace-node[data-run-id='{filled.train_run}']")
+    assert node.get_dom_attribute("href") == f"/mltrace/runs/{filled.train_run}"
+    node.click()
+    wait(browser, lambda d: frame_path(d) == f"/mltrace/runs/{filled.train_run}")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"train #{filled.train_run}")
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(shots / "04-run-in-airflow.png"))
+
+
+def test_flag_from_the_command_box_then_review(airflow, browser):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    browser.get(af.base + "/mltrace/")
+    command(browser, f"flag {filled.final_output}")
+    wait(browser, lambda d: frame_path(d).startswith("/mltrace/review"))
+    assert f"Flagged {filled.final_output}" in browser.find_element(By.CSS_SELECTOR, ".mltrace-done").text
+    assert browser.find_elements(By.CSS_SELECTOR, f"a[href='/mltrace/runs/{filled.train_run}']")  # a culprit
+    command_page = af.base + "/mltrace/"
+    browser.get(command_page)
+    command(browser, f"unflag {filled.final_output}")
+    wait(browser, lambda d: "Unflagged" in d.find_element(By.TAG_NAME, "body").text)
+
+
+def test_trace_page_for_the_readme(airflow, browser, shots):
+    """The trace page on its own, wide: the screenshot the README shows."""
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    browser.get(af.base + "/mltrace/trace?output=" + quote(filled.final_output, safe=""))
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.mltrace-node")) == filled.trace_size)
+    browser.execute_script("window.mltraceGraph.fit()")
+    time.sleep(0.3)
+    browser.save_screenshot(str(shots / "trace.png"))
+
+
+def test_task_instance_tab_and_the_airflow_log(airflow, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    task_page = f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/tasks/train"
+    browser.get(task_page)
+    tab = wait(
+        browser, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, "a[href$='/plugin/mltrace_ti']")]
+    )
+    tab[0].click()
+    enter_plugin_frame(browser, "/mltrace/ti?dag_id=mltrace_e2e")
+    run_id = filled.airflow_runs[("train", -1)]
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"mltrace_e2e.train #{run_id}")
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(shots / "05-task-instance-tab.png"))
+
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    browser.find_element(By.CSS_SELECTOR, "a.mltrace-log-link").click()
+    browser.switch_to.default_content()
+    wait(browser, lambda d: d.current_url.endswith("/tasks/train?try_number=1"))  # the Airflow window moved
+    assert not browser.find_elements(By.TAG_NAME, "iframe")
+    wait(browser, lambda d: "Logs" in d.find_element(By.TAG_NAME, "body").text)
+    browser.save_screenshot(str(shots / "06-airflow-log.png"))
+
+
+def test_mapped_task_instance_tab(airflow, browser):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    browser.get(
+        f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/tasks/score/mapped/1/plugin/mltrace_ti"
+    )
+    enter_plugin_frame(browser, "map_index=1")
+    run_id = filled.airflow_runs[("score", 1)]
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"mltrace_e2e.score #{run_id}")
+
+
+def test_dag_run_tab(airflow, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    browser.get(f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/plugin/mltrace_dagrun")
+    enter_plugin_frame(browser, "/mltrace/dagrun?dag_id=mltrace_e2e")
+    shown = {
+        int(a.get_dom_attribute("data-run-id"))
+        for a in browser.find_elements(By.CSS_SELECTOR, "a[data-run-id]")
+    }
+    assert shown == set(filled.airflow_runs.values())
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(shots / "07-dag-run-tab.png"))
+
+
+def test_read_only_user_sees_the_tab_but_may_not_flag(airflow, browser):
+    from selenium.webdriver.common.by import By
+
+    af, filled = airflow
+    login(browser, af.base, "reader")
+    browser.get(af.base + "/mltrace/")
+    command(browser, f"flag {filled.final_output}")
+    assert "permission to edit assets" in browser.find_element(By.CSS_SELECTOR, ".mltrace-message").text
+
+
+def test_user_without_plugin_access_sees_no_entry_and_gets_403(airflow, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    af, _ = airflow
+    login(browser, af.base, "viewer")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "button[aria-label='Browse']"))[0].click()
+    items = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=menuitem]"))
+    assert "mltrace" not in [i.text for i in items]
+    browser.get(af.base + "/mltrace/")
+    assert "Not allowed" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.save_screenshot(str(shots / "08-viewer-403.png"))
+    print(f"\nscreenshots: {shots}")
