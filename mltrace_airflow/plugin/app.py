@@ -8,6 +8,7 @@ Connection, else ``MLTRACE_DB_URI``, else SQLite in ``AIRFLOW_HOME``).
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from mltrace_core import MltraceError, Store, StoreUnavailableError
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
+STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".png": "image/png", ".svg": "image/svg+xml"}
 
 StoreProvider = Callable[[], Store]
@@ -78,11 +80,11 @@ class ServerTiming:
 
 
 def _static_file(folder: Path, filename: str) -> FileResponse:
-    """A file shipped in the package (no directory walking), behind the same auth as the pages."""
-    folder = folder.resolve()
-    path = (folder / filename).resolve()
-    if path.parent != folder or path.suffix not in STATIC_TYPES or not path.is_file():
-        raise HTTPException(404, f"no static file {filename!r}")
+    """A file shipped in the package (a plain file name, no directory walking), behind the same auth as
+    the pages."""
+    path = folder / filename
+    if not STATIC_NAME.fullmatch(filename) or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise HTTPException(404, f"no static file {filename[:80]!r}")
     return FileResponse(
         path, media_type=STATIC_TYPES[path.suffix], headers={"Cache-Control": "private, max-age=86400"}
     )
