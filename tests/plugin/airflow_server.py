@@ -67,13 +67,14 @@ class Airflow:
             AIRFLOW_HOME=str(self.home),
             AIRFLOW__CORE__AUTH_MANAGER=FAB,
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "tests" / "plugin" / "dags"),
+            AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{self.home / 'airflow.db'}",
             AIRFLOW__API__BASE_URL=self.base + "/",
             AIRFLOW__API_AUTH__JWT_SECRET="mltrace-e2e-jwt-secret-0123456789abcdef",
             AIRFLOW__API__SECRET_KEY="mltrace-e2e-secret-key-0123456789",
             AIRFLOW__MLTRACE__TRACE_ALL_TASKS="True",
             MLTRACE_DB_URI=self.store_uri,
+            MLTRACE_EXAMPLE_DATA=str(self.root / "data"),
             MLTRACE_HOME=str(self.root / "mltrace-home"),
         )
         return env

@@ -21,49 +21,54 @@ import pytest
 
 import mltrace_core
 from mltrace_airflow.plugin.app import create_app
-from tests.plugin.airflow_server import REPO, Airflow, ApiServer
+from tests.plugin.airflow_server import Airflow, ApiServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 CHROME_FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
-    "--disable-sync --no-first-run --window-size=1400,950"
+    "--disable-sync --no-first-run --window-size=1600,1000"
 ).split()
-PREDICTIONS = "data/predictions/churn_scores.csv"
 
 
 @dataclass(frozen=True)
 class Filled:
     """What the store holds after :func:`fill_store`: names the test looks for."""
 
-    final_output: str  # the plain pipeline's last output
+    final_output: str  # the batch predictions: the end of the lineage
     trace_size: int  # runs in its trace
-    train_run: int  # its "train" run
-    dag_run_id: str  # the Airflow DAG run traced by the listener
-    airflow_runs: dict[tuple[str, int], int]  # (task_id, map_index) -> mltrace run id
+    train_run: int  # churn_training.train, in that trace
+    training_run_id: str  # the Airflow DAG run of churn_training
+    training_runs: set[int]  # every mltrace run of it
+    ingest_tries: dict[int, int]  # try number -> run id (the first try fails on purpose)
+    predict_run_id: str  # the Airflow DAG run of churn_batch_predict
+    scores: dict[int, int]  # map index -> run id of its mapped task "score"
 
 
 def fill_store(airflow: Airflow) -> Filled:
-    """Fill the store the way a user would: the plain-Python example pipeline, then a real Airflow DAG
-    run (``airflow dags test``) whose tasks the mltrace listener traces. To show the example DAGs of
-    ``dags/`` instead, change only this function."""
-    airflow.run("python", str(REPO / "dags" / "plain_python_pipeline.py"), "data")
-    airflow.run("airflow", "dags", "test", "mltrace_e2e", timeout=300)
+    """Fill the store as a user would: the example DAGs of ``dags/`` run by Airflow (``airflow dags
+    test``), traced by the project's operators and listener into the store the API server shows."""
+    for dag_id in ("churn_training", "churn_batch_predict"):
+        airflow.run("airflow", "dags", "test", dag_id, timeout=300)
     store = mltrace_core.Store(airflow.store_uri)
     try:
-        (train,) = store.get_history("train", 1)
-        trace_size = len(store.trace(PREDICTIONS).nodes)
-        dag_run_id = next(r.external.run_id for r in store.get_recent_runs(50) if r.external)
-        runs = store.get_runs_for_dag_run("mltrace_e2e", dag_run_id)
+        (merge,) = store.get_history("churn_batch_predict.merge_predictions", 1)
+        (final_output,) = merge.outputs
+        (train,) = store.get_history("churn_training.train", 1)
+        training = store.get_runs_for_dag_run("churn_training", train.external.run_id)
+        scores = store.get_runs_for_dag_run("churn_batch_predict", merge.external.run_id, "score")
+        return Filled(
+            final_output=final_output,
+            trace_size=len(store.trace(final_output).nodes),
+            train_run=train.id,
+            training_run_id=train.external.run_id,
+            training_runs={r.id for r in training},
+            ingest_tries={r.external.try_number: r.id for r in training if r.external.task_id == "ingest"},
+            predict_run_id=merge.external.run_id,
+            scores={r.external.map_index: r.id for r in scores},
+        )
     finally:
         store.dispose()
-    return Filled(
-        final_output=PREDICTIONS,
-        trace_size=trace_size,
-        train_run=train.id,
-        dag_run_id=dag_run_id,
-        airflow_runs={(r.external.task_id, r.external.map_index): r.id for r in runs},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +176,12 @@ def http(base: str, method: str, path: str, token: str | None = None, body: dict
 
 
 def every_route(filled: Filled) -> list[tuple[str, str]]:
-    samples = {"run_id": str(filled.train_run), "component": "train", "tag": "data", "filename": "trace.js"}
+    samples = {
+        "run_id": str(filled.train_run),
+        "component": "churn_training.train",
+        "tag": "churn_training",
+        "filename": "trace.js",
+    }
     routes = []
     for route in create_app(lambda: None).routes:
         path = route.path
@@ -252,7 +262,9 @@ def test_nav_entry_command_box_trace_graph_and_run_page(airflow, browser, shots)
     assert node.get_dom_attribute("href") == f"/mltrace/runs/{filled.train_run}"
     node.click()
     wait(browser, lambda d: frame_path(d) == f"/mltrace/runs/{filled.train_run}")
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"train #{filled.train_run}")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
+        f"churn_training.train #{filled.train_run}"
+    )
     browser.switch_to.default_content()
     browser.save_screenshot(str(shots / "04-run-in-airflow.png"))
 
@@ -285,25 +297,29 @@ def test_trace_page_for_the_readme(airflow, browser, shots):
 
 
 def test_task_instance_tab_and_the_airflow_log(airflow, browser, shots):
+    """ingest failed on its first try and succeeded on the second: the tab opens the second, lists
+    both, and its log link opens that try's log in the Airflow window."""
     from selenium.webdriver.common.by import By
 
     af, filled = airflow
-    task_page = f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/tasks/train"
-    browser.get(task_page)
+    browser.get(f"{af.base}/dags/churn_training/runs/{quote(filled.training_run_id, safe='')}/tasks/ingest")
     tab = wait(
         browser, lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, "a[href$='/plugin/mltrace_ti']")]
     )
     tab[0].click()
-    enter_plugin_frame(browser, "/mltrace/ti?dag_id=mltrace_e2e")
-    run_id = filled.airflow_runs[("train", -1)]
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"mltrace_e2e.train #{run_id}")
+    enter_plugin_frame(browser, "/mltrace/ti?dag_id=churn_training")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
+        f"churn_training.ingest #{filled.ingest_tries[2]}"
+    )
+    listed = {a.get_dom_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[data-run-id]")}
+    assert {f"/mltrace/runs/{run}" for run in filled.ingest_tries.values()} <= listed
     browser.switch_to.default_content()
     browser.save_screenshot(str(shots / "05-task-instance-tab.png"))
 
     browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
     browser.find_element(By.CSS_SELECTOR, "a.mltrace-log-link").click()
     browser.switch_to.default_content()
-    wait(browser, lambda d: d.current_url.endswith("/tasks/train?try_number=1"))  # the Airflow window moved
+    wait(browser, lambda d: d.current_url.endswith("/tasks/ingest?try_number=2"))  # the Airflow window moved
     assert not browser.find_elements(By.TAG_NAME, "iframe")
     wait(browser, lambda d: "Logs" in d.find_element(By.TAG_NAME, "body").text)
     browser.save_screenshot(str(shots / "06-airflow-log.png"))
@@ -313,25 +329,26 @@ def test_mapped_task_instance_tab(airflow, browser):
     from selenium.webdriver.common.by import By
 
     af, filled = airflow
-    browser.get(
-        f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/tasks/score/mapped/1/plugin/mltrace_ti"
-    )
+    run = quote(filled.predict_run_id, safe="")
+    browser.get(f"{af.base}/dags/churn_batch_predict/runs/{run}/tasks/score/mapped/1/plugin/mltrace_ti")
     enter_plugin_frame(browser, "map_index=1")
-    run_id = filled.airflow_runs[("score", 1)]
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(f"mltrace_e2e.score #{run_id}")
+    h1 = browser.find_element(By.TAG_NAME, "h1").text
+    assert h1.startswith(f"churn_batch_predict.score #{filled.scores[1]}")
 
 
 def test_dag_run_tab(airflow, browser, shots):
     from selenium.webdriver.common.by import By
 
     af, filled = airflow
-    browser.get(f"{af.base}/dags/mltrace_e2e/runs/{quote(filled.dag_run_id, safe='')}/plugin/mltrace_dagrun")
-    enter_plugin_frame(browser, "/mltrace/dagrun?dag_id=mltrace_e2e")
+    browser.get(
+        f"{af.base}/dags/churn_training/runs/{quote(filled.training_run_id, safe='')}/plugin/mltrace_dagrun"
+    )
+    enter_plugin_frame(browser, "/mltrace/dagrun?dag_id=churn_training")
     shown = {
         int(a.get_dom_attribute("data-run-id"))
         for a in browser.find_elements(By.CSS_SELECTOR, "a[data-run-id]")
     }
-    assert shown == set(filled.airflow_runs.values())
+    assert shown == filled.training_runs and len(shown) >= 7
     browser.switch_to.default_content()
     browser.save_screenshot(str(shots / "07-dag-run-tab.png"))
 
