@@ -8,6 +8,7 @@ Connection, else ``MLTRACE_DB_URI``, else SQLite in ``AIRFLOW_HOME``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -24,6 +25,7 @@ from mltrace_airflow.plugin import api, auth, errors, pages
 from mltrace_airflow.plugin.links import Links
 from mltrace_core import MltraceError, Store, StoreUnavailableError
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -133,8 +135,13 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
             return provider()
         except MltraceError:
             raise
-        except Exception as exc:  # a broken Connection: say so, without its contents
+        except ValueError as exc:  # MltraceHook: a Connection it cannot use (names its id and type only)
             raise StoreUnavailableError(f"the mltrace store is not configured correctly: {exc}") from exc
+        except Exception as exc:  # reading the Connection failed: say which, not what it holds
+            log.exception("mltrace: could not get the store")
+            raise StoreUnavailableError(
+                f"could not read the mltrace store's Airflow Connection ({type(exc).__name__}); see the API server log"
+            ) from exc
 
     def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
         links = Links(request.scope.get("root_path", ""), static_version)

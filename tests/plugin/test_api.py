@@ -160,3 +160,14 @@ def test_a_broken_store_provider_is_a_503(auth_manager):
 
     r = client_as(create_app(broken), "admin").get(f"{API}/recent")
     assert r.status_code == 503 and "has type 'http'" in r.json()["detail"]
+
+
+def test_a_failing_connection_lookup_is_a_503_that_reveals_nothing(auth_manager):
+    from mltrace_airflow.plugin.app import create_app
+    from tests.plugin.conftest import client_as
+
+    def failing():
+        raise RuntimeError("could not connect to postgresql://airflow:hunter2@metadata-db/airflow")
+
+    r = client_as(create_app(failing), "admin").get(f"{API}/recent")
+    assert r.status_code == 503 and "RuntimeError" in r.json()["detail"] and "hunter2" not in r.text
