@@ -10,12 +10,16 @@ task try's duration is read back from Airflow (start to end, as Airflow records 
 median of the per-pair differences (traced minus plain; a pair runs back to back, so noise from other
 processes on the machine mostly cancels), with its interquartile range.
 
+Two measures: "added per try" compares the tries' durations as Airflow records them (end to end, but
+noisy: Airflow's own bookkeeping varies by a few ms); "added in execute" compares the operators'
+``execute`` calls, timed from the outside (everything tracing does happens inside ``execute``: inputs,
+the run handle, the record, the connection lookup, the write or the spool), so it is the precise figure.
+
 Cases: an SQLite store; a PostgreSQL store (``MLTRACE_BENCH_PG_URI``, default
 postgresql://postgres@127.0.0.1:5432/postgres, must allow CREATE DATABASE; dropped at the end); a dead
 store (nothing listens on the port: the run is spooled); a hung store (the server accepts and never
-answers; ``[mltrace] timeout`` bounds the try). "cold" is the first write in a fresh process (what each
-try pays under LocalExecutor/Celery, where every try is a new process): connection lookup, engine, first
-connect and schema check, the write.
+answers; ``[mltrace] timeout`` bounds the try); then the same pairs under the LocalExecutor, where every
+try is a process of its own and pays the store's first use (engine, connection, schema check) again.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -39,6 +44,9 @@ REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("MLTRACE_BENCH_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 DAG_FILE = """
+import json
+import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -49,6 +57,25 @@ from mltrace_airflow.operators import TracedPythonOperator
 OUT = {out!r}
 
 
+def timed(cls):
+    # The operator's execute, timed from the outside: everything tracing adds happens inside it.
+    class Timed(cls):
+        def execute(self, context):
+            started = time.perf_counter()
+            try:
+                return super().execute(context)
+            finally:
+                took = time.perf_counter() - started
+                with open(OUT + "/execute.jsonl", "a") as fh:
+                    fh.write(json.dumps([self.dag_id, context["run_id"], self.task_id, took]) + "\\n")
+
+    Timed.__name__ = cls.__name__
+    return Timed
+
+
+Plain, Traced = timed(PythonOperator), timed(TracedPythonOperator)
+
+
 def work(path):
     Path(path).write_text("x" * 1000)
     return path
@@ -57,8 +84,8 @@ def work(path):
 def pairs(dag_id, n):
     with DAG(dag_id, schedule=None, start_date=datetime(2025, 1, 1), catchup=False) as dag:
         for i in range(n):
-            PythonOperator(task_id=f"t{{i:03d}}_plain", python_callable=work, op_args=[f"{{OUT}}/p{{i}}.txt"])
-            TracedPythonOperator(
+            Plain(task_id=f"t{{i:03d}}_plain", python_callable=work, op_args=[f"{{OUT}}/p{{i}}.txt"])
+            Traced(
                 task_id=f"t{{i:03d}}_traced",
                 python_callable=work,
                 op_args=[f"{{OUT}}/t{{i}}.txt"],
@@ -70,15 +97,16 @@ def pairs(dag_id, n):
 
 bench_pairs = pairs("bench_pairs", {pairs})
 bench_pairs_small = pairs("bench_pairs_small", {small})
+bench_pairs_executor = pairs("bench_pairs_executor", {executor})
 """
 
 
-def setup_airflow(pairs: int, small: int) -> Path:
+def setup_airflow(pairs: int, small: int, executor: int) -> Path:
     home = Path(tempfile.mkdtemp(prefix="mltrace-bench-airflow-"))
     (home / "dags").mkdir()
     (home / "out").mkdir()
     (home / "dags" / "bench_dag.py").write_text(
-        DAG_FILE.format(out=str(home / "out"), pairs=pairs, small=small)
+        DAG_FILE.format(out=str(home / "out"), pairs=pairs, small=small, executor=executor)
     )
     os.environ.update(
         {
@@ -87,6 +115,10 @@ def setup_airflow(pairs: int, small: int) -> Path:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__MLTRACE__SPOOL_DIR": str(home / "spool"),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "1",  # one try at a time: tries do not slow each other down
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex * 2,
         }
     )
     for name in list(os.environ):
@@ -119,6 +151,38 @@ class HungServer:
             conn.close()
 
 
+def start_api_server(home: Path) -> subprocess.Popen:
+    """An API server: the execution API that LocalExecutor task processes talk to."""
+    port = dead_port()
+    os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}/"
+    log = open(home / "api-server.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.5)
+    stop(server)
+    raise SystemExit(f"the API server did not start; see {home / 'api-server.log'}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
 def dead_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -131,61 +195,58 @@ def conn_env(uri: str) -> str:
     return uri
 
 
-def run_pairs(dag, store_uri: str, rounds: int = 1) -> dict[str, list[float]]:
-    """Durations (s) of the plain and the traced tries, pair by pair, over ``rounds`` DAG runs."""
+Durations = dict[str, list[float]]  # "plain"/"traced" -> seconds, pair by pair
+
+
+def run_pairs(
+    dag, store_uri: str, out: Path, rounds: int = 1, executor: bool = False
+) -> tuple[Durations, Durations]:
+    """Per pair, over ``rounds`` DAG runs: each try's duration as Airflow records it, and the time of
+    its operator's ``execute``. With ``executor``, every try runs in a LocalExecutor process."""
     os.environ["AIRFLOW_CONN_MLTRACE_DEFAULT"] = conn_env(store_uri)
-    durations: dict[str, list[float]] = {"plain": [], "traced": []}
+    tries: Durations = {"plain": [], "traced": []}
+    executes: Durations = {"plain": [], "traced": []}
     for _ in range(rounds):
-        dr = dag.test()
+        dr = dag.test(use_executor=executor)
         assert dr.state == "success", f"{dag.dag_id}: {dr.state}"
         for ti in sorted(dr.get_task_instances(), key=lambda ti: ti.task_id):
-            durations[ti.task_id.rsplit("_", 1)[1]].append((ti.end_date - ti.start_date).total_seconds())
-    return durations
+            tries[ti.task_id.rsplit("_", 1)[1]].append((ti.end_date - ti.start_date).total_seconds())
+        timed = {}
+        for line in (out / "execute.jsonl").read_text().splitlines():
+            dag_id, run_id, task_id, took = json.loads(line)
+            if (dag_id, run_id) == (dag.dag_id, dr.run_id):
+                timed[task_id] = took
+        for task_id in sorted(timed):
+            executes[task_id.rsplit("_", 1)[1]].append(timed[task_id])
+    return tries, executes
 
 
-def summary(name: str, d: dict[str, list[float]], extra: str = "") -> str:
-    """Medians, and the added time as the median of per-pair differences (a pair runs back to back, so
-    machine noise mostly cancels)."""
-    plain, traced = statistics.median(d["plain"]), statistics.median(d["traced"])
-    added = sorted(t - p for p, t in zip(d["plain"], d["traced"], strict=True))
-    q1, q3 = added[len(added) // 4], added[(3 * len(added)) // 4]
-    return (
-        f"| {name:<24} | {len(added):>5} | {plain * 1000:>8.1f} | {traced * 1000:>9.1f} | "
-        f"{statistics.median(added) * 1000:>+8.1f} | {q1 * 1000:>+6.1f} .. {q3 * 1000:>+6.1f} |{extra}"
-    )
+def added(d: Durations) -> list[float]:
+    """Per-pair differences, traced minus plain (a pair runs back to back: machine noise mostly cancels)."""
+    return sorted(t - p for p, t in zip(d["plain"], d["traced"], strict=True))
 
 
-COLD = textwrap.dedent(
-    """
-    import json, os, sys, time
-    from datetime import datetime, timezone
-    import airflow.sdk  # as in a task process: Airflow is loaded before the task starts
-    from mltrace_airflow.operators.delivery import deliver_try
-    from mltrace_core import ExternalIdentity, RunRecord
-    now = datetime.now(timezone.utc)
-    rec = RunRecord(key="airflow:cold:%s:t:-1:1" % sys.argv[1], component="cold.t", start=now, end=now,
-                    external=ExternalIdentity("cold", sys.argv[1], "t", 1, -1),
-                    inputs=(("in.csv", None, None),), outputs=(("out.csv", None, None),))
-    t = time.perf_counter()
-    deliver_try(rec)
-    print(time.perf_counter() - t)
-    """
+HEADER = (
+    "| store                    | pairs | try, plain | try, traced | added per try | execute, plain | execute, traced | added in execute (IQR)    |\n"
+    "|--------------------------|-------|------------|-------------|---------------|----------------|-----------------|---------------------------|"
 )
 
 
-def cold_write(store_uri: str, samples: int) -> list[float]:
-    env = dict(os.environ, AIRFLOW_CONN_MLTRACE_DEFAULT=conn_env(store_uri))
-    out = []
-    for _ in range(samples):
-        result = subprocess.run(
-            [sys.executable, "-c", COLD, uuid.uuid4().hex],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out.append(float(result.stdout.strip().splitlines()[-1]))
-    return out
+def summary(name: str, tries: Durations, executes: Durations, extra: str = "") -> str:
+    """Median durations in ms; "added" columns are medians of per-pair differences."""
+
+    def ms(x: float, sign: bool = False) -> str:
+        return f"{x * 1000:+.1f}" if sign else f"{x * 1000:.1f}"
+
+    a, e = added(tries), added(executes)
+    q1, q3 = e[len(e) // 4], e[(3 * len(e)) // 4]
+    spread = f"{ms(statistics.median(e), True)} ({ms(q1, True)} .. {ms(q3, True)})"
+    return (
+        f"| {name:<24} | {len(a):>5} | {ms(statistics.median(tries['plain'])):>10} | "
+        f"{ms(statistics.median(tries['traced'])):>11} | {ms(statistics.median(a), True):>13} | "
+        f"{ms(statistics.median(executes['plain'])):>14} | {ms(statistics.median(executes['traced'])):>15} | "
+        f"{spread:>25} |{extra}"
+    )
 
 
 def pg_database():
@@ -210,11 +271,13 @@ def main() -> None:
         "--hung-pairs", type=int, default=4, help="pairs for the hung store (each costs the bound)"
     )
     parser.add_argument("--timeout", type=float, default=2.0, help="[mltrace] timeout for the hung store (s)")
-    parser.add_argument("--cold", type=int, default=8, help="fresh processes per cold-write sample")
+    parser.add_argument(
+        "--executor-pairs", type=int, default=12, help="pairs run by the LocalExecutor (0: skip)"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
 
-    home = setup_airflow(args.pairs, args.hung_pairs)
+    home = setup_airflow(args.pairs, args.hung_pairs, args.executor_pairs)
     started = time.monotonic()
     from airflow.dag_processing.dagbag import BundleDagBag
     from airflow.utils import db
@@ -225,7 +288,8 @@ def main() -> None:
     import mltrace_core
 
     sqlite_uri = f"sqlite:///{home}/mltrace.db"
-    run_pairs(bag.dags["bench_pairs_small"], sqlite_uri)  # Airflow's one-time warm-up, not measured
+    out = home / "out"
+    run_pairs(bag.dags["bench_pairs_small"], sqlite_uri, out)  # Airflow's one-time warm-up, not measured
 
     print(
         f"Tracing overhead per task try: {args.rounds} x {args.pairs} plain/traced pairs per case, dag.test()"
@@ -233,11 +297,9 @@ def main() -> None:
     print(
         f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; medians in ms)\n"
     )
-    print("| store                    | pairs | plain ms | traced ms | added ms | added IQR ms     |")
-    print("|--------------------------|-------|----------|-----------|----------|------------------|")
+    print(HEADER)
     rows = []
-    d = run_pairs(bag.dags["bench_pairs"], sqlite_uri, args.rounds)
-    rows.append(summary("SQLite", d))
+    rows.append(summary("SQLite", *run_pairs(bag.dags["bench_pairs"], sqlite_uri, out, args.rounds)))
     cases = [("SQLite", sqlite_uri)]
     pg = None
     if not args.no_postgres:
@@ -246,33 +308,40 @@ def main() -> None:
         except Exception as exc:  # no server: say so, go on
             rows.append(f"| PostgreSQL: skipped ({str(exc).splitlines()[0][:60]}) |")
     if pg:
-        d = run_pairs(bag.dags["bench_pairs"], pg[2], args.rounds)
-        rows.append(summary("PostgreSQL", d))
+        rows.append(summary("PostgreSQL", *run_pairs(bag.dags["bench_pairs"], pg[2], out, args.rounds)))
         cases.append(("PostgreSQL", pg[2]))
     for row in rows:
         print(row, flush=True)
 
     dead = f"postgresql://postgres@127.0.0.1:{dead_port()}/mltrace"
-    d = run_pairs(bag.dags["bench_pairs"], dead, args.rounds)
+    d = run_pairs(bag.dags["bench_pairs"], dead, out, args.rounds)
     spooled = len(mltrace_core.Spool(home / "spool" / "mltrace_default").pending())
-    print(summary("dead store (refused)", d, f" {spooled} runs spooled"), flush=True)
+    print(summary("dead store (refused)", *d, f" {spooled} runs spooled"), flush=True)
     shutil.rmtree(home / "spool", ignore_errors=True)
 
     server = HungServer()
     os.environ["AIRFLOW__MLTRACE__TIMEOUT"] = str(args.timeout)
     try:
-        d = run_pairs(bag.dags["bench_pairs_small"], f"postgresql://postgres@127.0.0.1:{server.port}/mltrace")
+        d = run_pairs(
+            bag.dags["bench_pairs_small"], f"postgresql://postgres@127.0.0.1:{server.port}/mltrace", out
+        )
     finally:
         server.close()
         del os.environ["AIRFLOW__MLTRACE__TIMEOUT"]
-    print(summary(f"hung store, bound {args.timeout:g} s", d), flush=True)
+    print(summary(f"hung store, bound {args.timeout:g} s", *d), flush=True)
 
-    print(f"\nFirst write in a fresh process (one task try under LocalExecutor), {args.cold} processes:")
-    for name, uri in cases:
-        samples = cold_write(uri, args.cold)
+    if args.executor_pairs:
         print(
-            f"  {name:<11} median {statistics.median(samples) * 1000:6.1f} ms, max {max(samples) * 1000:6.1f} ms"
+            f"\nLocalExecutor: every try a process of its own ({args.executor_pairs} pairs, one try at a time)\n"
         )
+        print(HEADER)
+        server = start_api_server(home)
+        try:
+            for name, uri in cases:
+                d = run_pairs(bag.dags["bench_pairs_executor"], uri, out, 1, executor=True)
+                print(summary(name, *d), flush=True)
+        finally:
+            stop(server)
 
     store = mltrace_core.Store(sqlite_uri)
     logged = len(store.get_recent_runs(10_000))
