@@ -54,7 +54,7 @@ def identity_key(dag_id, run_id, task_id, map_index, try_number) -> str | None:
 
 def as_pointers(value: Any, what: str = "pointer") -> list[IOPointer]:
     """Pointers from what a DAG author may write: a name (str or path), an Asset (its URI), an
-    :class:`IOPointer`, or a list/tuple/set of those. ``None`` is no pointer."""
+    :class:`IOPointer`, or a list/tuple/set of those. ``None`` and empty names are no pointer."""
     if value is None:
         return []
     if isinstance(value, (str, os.PathLike, IOPointer)) or _is_asset(value):
@@ -70,7 +70,8 @@ def as_pointers(value: Any, what: str = "pointer") -> list[IOPointer]:
         if isinstance(item, IOPointer):
             out.append(item)
         elif isinstance(item, str):
-            out.append(IOPointer(item))
+            if item.strip():  # a template that rendered to nothing names nothing
+                out.append(IOPointer(item))
         elif isinstance(item, os.PathLike):
             out.append(IOPointer(os.fspath(item)))
         elif _is_asset(item):

@@ -9,6 +9,7 @@ ends. The task's own result, exception and timing are untouched: tracing errors 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from functools import cache
@@ -31,6 +32,14 @@ from mltrace_airflow.operators.delivery import deliver_try, guard
 from mltrace_airflow.operators.tasktry import RunHandle
 
 TRACE_TEMPLATE_FIELDS: tuple[str, ...] = ("inputs", "outputs")
+TRACING_ARGUMENTS = (
+    "component",
+    "inputs",
+    "outputs",
+    "mltrace_tags",
+    "mltrace_conn_id",
+    "mltrace_hash_files",
+)
 CONTEXT_KEY = "mltrace"
 # The try goes on later (deferred, rescheduled, awaiting input) or did not run (skipped): no run yet.
 _NOT_ENDED = (TaskDeferred, TaskAwaitingInput, AirflowRescheduleException, AirflowSkipException)
@@ -168,6 +177,13 @@ def traced(operator_class: type) -> type:
     """A traced version of ``operator_class``: same arguments, plus ``component``, ``inputs``,
     ``outputs``, ``mltrace_tags``, ``mltrace_conn_id`` and ``mltrace_hash_files`` (see
     :class:`TracingMixin`). ``inputs`` and ``outputs`` are templated fields."""
+
+    own = set(inspect.signature(operator_class.__init__).parameters) & set(TRACING_ARGUMENTS)
+    if own:
+        raise TypeError(
+            f"{operator_class.__name__} has its own {', '.join(sorted(own))} argument(s): a traced version "
+            "would take them over; declare its lineage with inlets/outlets and the listener instead"
+        )
 
     class Traced(TracingMixin, operator_class):  # type: ignore[misc, valid-type]
         template_fields: Sequence[str] = (

@@ -17,6 +17,7 @@ The module imports nothing heavy and holds no state besides Airflow's own, so th
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from airflow.listeners import hookimpl
@@ -56,6 +57,10 @@ def _log_try(ti: Any, error: Any) -> None:
 
 
 def _in_task_process(ti: Any) -> bool:
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-    return isinstance(ti, RuntimeTaskInstance) and getattr(ti, "task", None) is not None
+    # A task process has the task runner loaded; other processes are not made to import it here.
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return (
+        runner is not None
+        and isinstance(ti, runner.RuntimeTaskInstance)
+        and getattr(ti, "task", None) is not None
+    )

@@ -94,6 +94,21 @@ def test_traced_classes_take_the_tracing_arguments_everywhere_airflow_passes_the
 
 
 @pytest.mark.timeout(60)
+def test_traced_refuses_an_operator_whose_own_arguments_it_would_take_over(airflow_db):
+    from airflow.sdk import BaseOperator
+
+    from mltrace_airflow.operators import traced
+
+    class Loader(BaseOperator):
+        def __init__(self, *, inputs: list[str], **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.inputs = inputs
+
+    with pytest.raises(TypeError, match="Loader has its own inputs argument"):
+        traced(Loader)
+
+
+@pytest.mark.timeout(60)
 def test_pointer_forms_dag_authors_write(tmp_path, airflow_db):
     from airflow.sdk import Asset
 
@@ -112,6 +127,7 @@ def test_pointer_forms_dag_authors_write(tmp_path, airflow_db):
         ("t", "v1"),
     ]
     assert [p.name for p in as_pointers("one.csv")] == ["one.csv"]
+    assert [p.name for p in as_pointers(["", "  ", "a.csv"])] == ["a.csv"]  # templates that rendered empty
     assert [p.version for p in with_versions(got)] == [
         None,
         None,
