@@ -30,7 +30,7 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
     return request.app.state.render(request, template, status_code=status_code, **context)
 
 
-def home_page(request: Request, store: Store, user, status_code=200, limit=HOME_LIMIT, **context):
+def home_page(request: Request, store: Store, status_code=200, limit=HOME_LIMIT, **context):
     runs = store.get_recent_runs(limit)
     return page(
         request,
@@ -44,31 +44,35 @@ def home_page(request: Request, store: Store, user, status_code=200, limit=HOME_
     )
 
 
+def _text(form, field: str) -> str | None:
+    """A form field's text; ``None`` if missing or a file upload."""
+    value = form.get(field)
+    return value if isinstance(value, str) else None
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, store: StoreDep, user: GetUserDep, limit: str | None = None):
-    return home_page(request, store, user, limit=deps.limit(limit, HOME_LIMIT))
+def home(request: Request, store: StoreDep, limit: str | None = None):
+    return home_page(request, store, limit=deps.limit(limit, HOME_LIMIT))
 
 
 @router.post("/command", response_class=HTMLResponse)
 async def command(request: Request, store: StoreDep, user: GetUserDep):
     form = await request.form()
-    line, token = form.get("q"), form.get(auth.CSRF_FIELD)
-    line = line if isinstance(line, str) else ""
-    token = token if isinstance(token, str) else None
+    line, token = _text(form, "q") or "", _text(form, auth.CSRF_FIELD)
     result = await run_in_threadpool(run_command, request, store, user, line, token)
     if result.redirect:
         return RedirectResponse(result.redirect, status_code=303)
     return await run_in_threadpool(
-        home_page, request, store, user, result.status, command=line, message=result.message
+        home_page, request, store, result.status, command=line, message=result.message
     )
 
 
 @router.post("/flag", dependencies=[Depends(auth.require_edit)])
 async def flag(request: Request, store: StoreDep):
     form = await request.form()
-    auth.check_form_write(request, form.get(auth.CSRF_FIELD))
-    output, action = form.get("output"), form.get("action")
-    if not isinstance(output, str) or action not in ("flag", "unflag"):
+    auth.check_form_write(request, _text(form, auth.CSRF_FIELD))
+    output, action = _text(form, "output"), _text(form, "action")
+    if output is None or action not in ("flag", "unflag"):
         raise InvalidInputError("send output=<pointer name> and action=flag or unflag")
     write = store.flag_output_id if action == "flag" else store.unflag_output_id
     await run_in_threadpool(write, output)

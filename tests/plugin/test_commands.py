@@ -150,3 +150,11 @@ def test_flag_buttons_on_the_trace_page(client, lineage, store):
     assert r.status_code == 400 and "action=flag or unflag" in Page(r.text).plain
     r = client.post(f"{ROOT}/flag", data={**form, "csrf_token": "nope"})
     assert r.status_code == 403 and store.review_flagged_outputs().flagged == ()
+
+
+def test_a_file_upload_instead_of_a_field_is_refused_cleanly(client, lineage, store):
+    files = {"csrf_token": ("t.txt", b"x"), "output": ("o.txt", S3.encode())}
+    r = client.post(f"{ROOT}/flag", data={"action": "flag"}, files=files)
+    assert r.status_code == 403 and store.review_flagged_outputs().flagged == ()
+    r = client.post(f"{ROOT}/command", files={"q": ("q.txt", b"flag x")})
+    assert r.status_code == 200 and "Type a command" in Page(r.text).plain

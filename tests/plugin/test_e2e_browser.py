@@ -244,7 +244,10 @@ def test_nav_entry_command_box_trace_graph_and_run_page(airflow, browser, shots)
 
     browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
     command(browser, "nonsense words")
-    assert "Unknown command 'nonsense'" in browser.find_element(By.CSS_SELECTOR, ".mltrace-message").text
+    assert (
+        "Unknown command 'nonsense'"
+        in wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".mltrace-message"))[0].text
+    )
     command(browser, f"trace {filled.final_output}")
     wait(browser, lambda d: frame_path(d) == f"/mltrace/trace?output={quote(filled.final_output, safe='')}")
     nodes = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "a.mltrace-node"))
@@ -284,6 +287,16 @@ def test_flag_from_the_command_box_then_review(airflow, browser):
     wait(browser, lambda d: "Unflagged" in d.find_element(By.TAG_NAME, "body").text)
 
 
+def test_deep_link_into_the_tab(airflow, browser):
+    """``/plugin/mltrace/<path>`` opens that mltrace page inside Airflow (what the demo can print)."""
+    af, filled = airflow
+    path = "/mltrace/trace?output=" + quote(filled.final_output, safe="")
+    browser.get(af.base + "/plugin/mltrace" + path)
+    enter_plugin_frame(browser, path)
+    wait(browser, lambda d: len(d.find_elements("css selector", "a.mltrace-node")) == filled.trace_size)
+    browser.switch_to.default_content()
+
+
 def test_trace_page_for_the_readme(airflow, browser, shots):
     """The trace page on its own, wide: the screenshot the README shows."""
     from selenium.webdriver.common.by import By
@@ -320,7 +333,7 @@ def test_task_instance_tab_and_the_airflow_log(airflow, browser, shots):
     browser.find_element(By.CSS_SELECTOR, "a.mltrace-log-link").click()
     browser.switch_to.default_content()
     wait(browser, lambda d: d.current_url.endswith("/tasks/ingest?try_number=2"))  # the Airflow window moved
-    assert not browser.find_elements(By.TAG_NAME, "iframe")
+    wait(browser, lambda d: not d.find_elements(By.TAG_NAME, "iframe"))  # the tab (and its frame) is gone
     wait(browser, lambda d: "Logs" in d.find_element(By.TAG_NAME, "body").text)
     browser.save_screenshot(str(shots / "06-airflow-log.png"))
 
@@ -360,7 +373,10 @@ def test_read_only_user_sees_the_tab_but_may_not_flag(airflow, browser):
     login(browser, af.base, "reader")
     browser.get(af.base + "/mltrace/")
     command(browser, f"flag {filled.final_output}")
-    assert "permission to edit assets" in browser.find_element(By.CSS_SELECTOR, ".mltrace-message").text
+    assert (
+        "permission to edit assets"
+        in wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".mltrace-message"))[0].text
+    )
 
 
 def test_user_without_plugin_access_sees_no_entry_and_gets_403(airflow, browser, shots):
