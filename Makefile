@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := .demo
 
-.PHONY: install demo demo-plain test lint bench bench-airflow clean
+.PHONY: install chromium demo demo-plain test lint bench bench-airflow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium and ChromeDriver (never a downloaded browser).
+chromium:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium/chromedriver missing and cannot install them (not root with apt): browser tests will skip"; fi
+
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/python -m mltrace_airflow.demo --home $(DEMO)
@@ -37,7 +44,7 @@ demo-plain: install
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace recent --limit 6
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace trace data/predictions/churn_scores.csv
 
-test: install
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
