@@ -41,6 +41,7 @@ TRACING_ARGUMENTS = (
     "mltrace_hash_files",
 )
 CONTEXT_KEY = "mltrace"
+_ACTIVE = "mltrace_tracing"  # context key: this try's run is being traced by an enclosing call
 # The try goes on later (deferred, rescheduled, awaiting input) or did not run (skipped): no run yet.
 _NOT_ENDED = (TaskDeferred, TaskAwaitingInput, AirflowRescheduleException, AirflowSkipException)
 # Raised by operators that succeeded and signal something to the scheduler.
@@ -119,10 +120,14 @@ class TracingMixin:
         return self._traced_call(super().resume_execution, context, next_method, next_kwargs)
 
     def _traced_call(self, call, context, *args):
+        if isinstance(context.get(CONTEXT_KEY), RunHandle) and context.get(_ACTIVE):
+            # Already traced further up (an operator resuming into its own execute): one run per try.
+            return call(*args, context) if args else call(context)
         # Task code may use the handle whatever happens to tracing: a detached one until tracing starts.
         context[CONTEXT_KEY] = RunHandle(self.component or tasktry.component_name(self))
         if not _enabled():
             return call(*args, context) if args else call(context)
+        context[_ACTIVE] = True
         current = None
         with guard(f"collecting the inputs of {self.task_id}", strict=config.strict()):
             current = _Try(self, context["ti"])
