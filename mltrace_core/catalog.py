@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
@@ -92,14 +92,20 @@ def set_flag(session: Session, name: str, flagged: bool) -> None:
 
 def unflag_all(session: Session) -> int:
     return session.execute(
-        update(pointers).where(pointers.c.flagged.is_(True)).values(flagged=False)
+        update(pointers).where(pointers.c.flagged == true()).values(flagged=False)
     ).rowcount
+
+
+def flagged(session: Session) -> list[str]:
+    """The names of the flagged pointers (a partial index holds just those)."""
+    query = select(pointers.c.name).where(pointers.c.flagged == true()).order_by(pointers.c.name)
+    return list(session.execute(query).scalars())
 
 
 def review(session: Session) -> Review:
     """The flagged outputs, and the runs in their traces, most common first (the likely culprits)."""
     flagged = session.execute(
-        select(pointers.c.id, pointers.c.name).where(pointers.c.flagged.is_(True)).order_by(pointers.c.name)
+        select(pointers.c.id, pointers.c.name).where(pointers.c.flagged == true()).order_by(pointers.c.name)
     ).all()
     starts = [w for w in (latest_writer(session, pid) for pid, _ in flagged) if w is not None]
     counts = shared_runs(session, starts)

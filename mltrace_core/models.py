@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -124,8 +125,18 @@ class Pointer(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(NAME, unique=True)
     type: Mapped[str | None] = mapped_column(String(64))
-    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # Only the few flagged pointers, by name (queries say `flagged = true` to match it).
+        Index(
+            "ix_pointers_flagged_name",
+            "name",
+            sqlite_where=text("flagged = 1"),
+            postgresql_where=text("flagged"),
+        ),
+    )
 
 
 class RunInput(Base):

@@ -298,11 +298,16 @@ def history(session: Session, component: str, limit: int) -> list[Run]:
     return ordered(load_runs(session, ids), ids)
 
 
-def runs_for_external(session: Session, dag_id: str, run_id: str, task_id: str | None = None) -> list[Run]:
-    """Runs logged for one Airflow DAG run (optionally one task in it), in start order."""
-    query = select(runs.c.id).where(runs.c.ext_dag_id == dag_id, runs.c.ext_run_id == run_id)
-    if task_id is not None:
-        query = query.where(runs.c.ext_task_id == task_id)
+def runs_for_external(session: Session, ext: ExternalIdentity) -> list[Run]:
+    """Runs logged for one Airflow DAG run, narrowed by whatever else ``ext`` names, in start order."""
+    query = select(runs.c.id).where(runs.c.ext_dag_id == ext.dag_id, runs.c.ext_run_id == ext.run_id)
+    for column, value in (
+        (runs.c.ext_task_id, ext.task_id),
+        (runs.c.ext_map_index, ext.map_index),
+        (runs.c.ext_try_number, ext.try_number),
+    ):
+        if value is not None:
+            query = query.where(column == value)
     ids = list(session.execute(query.order_by(runs.c.start_ts, runs.c.id)).scalars())
     return ordered(load_runs(session, ids), ids)
 

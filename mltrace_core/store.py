@@ -17,7 +17,7 @@ from mltrace_core import catalog, db, lineage, queries
 from mltrace_core import validation as valid
 from mltrace_core.config import get_db_uri, redact_uri
 from mltrace_core.errors import InvalidInputError, MltraceError, StoreUnavailableError
-from mltrace_core.records import Component, Review, Run, RunDetail, Trace
+from mltrace_core.records import Component, ExternalIdentity, Review, Run, RunDetail, Trace
 from mltrace_core.runs import ComponentRun, RunRecord
 from mltrace_core.write import write_run
 
@@ -168,10 +168,26 @@ class Store:
         with self.session() as s:
             return queries.run_detail(s, valid.run_id(run_id))
 
-    def get_runs_for_dag_run(self, dag_id: str, run_id: str, task_id: str | None = None) -> list[Run]:
-        """The runs logged for one Airflow DAG run (optionally one of its tasks), in start order."""
+    def get_runs(self, run_ids) -> list[Run]:
+        """Runs by id, in the order given; unknown ids are left out."""
+        ids = [valid.run_id(i) for i in run_ids]
         with self.session() as s:
-            return queries.runs_for_external(s, dag_id, run_id, task_id)
+            return queries.ordered(queries.load_runs(s, ids), ids)
+
+    def get_runs_for_dag_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str | None = None,
+        map_index: int | None = None,
+        try_number: int | None = None,
+    ) -> list[Run]:
+        """The runs logged for one Airflow DAG run (optionally one task, map index, try), in start order."""
+        if dag_id is None or run_id is None:
+            raise InvalidInputError("a DAG run is named by its dag_id and run_id")
+        ext = valid.external(ExternalIdentity(dag_id, run_id, task_id, try_number, map_index))
+        with self.session() as s:
+            return queries.runs_for_external(s, ext)
 
     def trace(self, output_name: str, max_depth: int | None = None) -> Trace:
         depth = None if max_depth is None else valid.depth(max_depth)
@@ -196,6 +212,11 @@ class Store:
     def get_component(self, name: str) -> Component:
         with self.session() as s:
             return catalog.get_component(s, valid.name(name, "component name"))
+
+    def get_flagged(self) -> list[str]:
+        """The names of the flagged outputs."""
+        with self.session() as s:
+            return catalog.flagged(s)
 
     def get_tags(self) -> list[str]:
         with self.session() as s:

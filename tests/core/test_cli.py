@@ -9,6 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from mltrace_core import db
 from mltrace_core.cli import cli
 
 RUN_KEYS = {
@@ -124,7 +125,7 @@ def test_db_upgrade_and_current(bare_uri):
     first = runner.invoke(cli, ["--db-uri", bare_uri, "db", "upgrade"])
     assert first.exit_code == 0 and "upgraded from nothing" in first.stdout
     assert "already at revision" in runner.invoke(cli, ["--db-uri", bare_uri, "db", "upgrade"]).stdout
-    assert runner.invoke(cli, ["--db-uri", bare_uri, "db", "current"]).stdout.strip() == "0001"
+    assert runner.invoke(cli, ["--db-uri", bare_uri, "db", "current"]).stdout.strip() == db.SCHEMA_REVISION
 
 
 @pytest.mark.parametrize(

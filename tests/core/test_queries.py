@@ -139,5 +139,29 @@ def test_runs_for_a_dag_run(store, log):
     a = log("dag.a", [], ["x"], 0, external=ext("a", 1))
     b = log("dag.b", ["x"], [], 2, external=ext("b", 1))
     log("dag.b", ["x"], [], 3, external=ExternalIdentity("dag", "run2", "b", 1, -1))
-    assert [r.id for r in store.get_runs_for_dag_run("dag", "run1")] == [a, b]
-    assert [r.id for r in store.get_runs_for_dag_run("dag", "run1", "b")] == [b]
+    retry = log("dag.b", ["x"], [], 4, external=ext("b", 2))
+    assert [r.id for r in store.get_runs_for_dag_run("dag", "run1")] == [a, b, retry]
+    assert [r.id for r in store.get_runs_for_dag_run("dag", "run1", "b")] == [b, retry]
+    assert [r.id for r in store.get_runs_for_dag_run("dag", "run1", "b", map_index=-1, try_number=2)] == [
+        retry
+    ]
+    assert store.get_runs_for_dag_run("dag", "run1", "b", map_index=3) == []
+    with pytest.raises(InvalidInputError):
+        store.get_runs_for_dag_run("dag", None)
+    with pytest.raises(InvalidInputError):
+        store.get_runs_for_dag_run("d" * 300, "run1")
+
+
+def test_get_runs_and_flagged(store, log):
+    a = log("a", [], ["x"], 0)
+    b = log("b", ["x"], ["y"], 2)
+    assert [r.id for r in store.get_runs([b, 999, a])] == [b, a]
+    assert store.get_runs([b])[0].dependencies == (a,)
+    assert store.get_flagged() == []
+    store.flag_output_id("y")
+    store.flag_output_id("x")
+    assert store.get_flagged() == ["x", "y"]
+    store.unflag_all()
+    assert store.get_flagged() == []
+    with pytest.raises(InvalidInputError):
+        store.get_runs(["nope"])
