@@ -95,7 +95,15 @@ def history(request: Request, store: StoreDep, component: str, limit: str | None
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run(request: Request, store: StoreDep, run_id: str):
-    return page(request, "run.html", run=store.get_component_run_information(run_id))
+    detail = store.get_component_run_information(run_id)
+    return page(request, "run.html", run=detail, related=related_runs(store, detail))
+
+
+def related_runs(store: Store, detail) -> dict:
+    """The upstream and downstream runs of a run, by id, so the page can name them."""
+    if detail is None:
+        return {}
+    return {r.id: r for r in store.get_runs(detail.dependencies + detail.downstream)}
 
 
 def trace_json(graph) -> str:
@@ -113,6 +121,7 @@ def trace(request: Request, store: StoreDep, user: GetUserDep, output: str, dept
         graph=graph,
         data=trace_json(graph),
         may_edit=auth.may_edit(user),
+        flagged=graph.output in store.get_flagged(),
         csrf=auth.csrf_token(request),
     )
 
@@ -175,7 +184,8 @@ def task_instance(
     runs = tabs.task_runs(store, dag_id, run_id, deps.airflow_id(task_id, "task_id"), map_index, try_number)
     detail = store.get_component_run_information(runs[0].id) if runs else None
     ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": deps.map_index(map_index)}
-    return page(request, "ti.html", run=detail, tries=runs, ident=ident, try_number=try_number)
+    related = related_runs(store, detail)
+    return page(request, "ti.html", run=detail, related=related, tries=runs, ident=ident, try_number=try_number)
 
 
 @router.get("/dagrun", response_class=HTMLResponse)

@@ -139,6 +139,11 @@ def test_read_commands_need_no_token(client, lineage):
 
 def test_flag_buttons_on_the_trace_page(client, lineage, store):
     page = Page(client.get(f"{ROOT}/trace", params={"output": ODD}).text)
+    assert "Flag output" in page.plain and "Unflag" not in page.plain  # one button: the one that applies
+    store.flag_output_id(ODD)
+    flagged_page = Page(client.get(f"{ROOT}/trace", params={"output": ODD}).text)
+    assert "Unflag" in flagged_page.plain and "Flag output" not in flagged_page.plain
+    store.unflag_output_id(ODD)
     form = {"csrf_token": page.field("csrf_token"), "output": page.field("output"), "action": "flag"}
     assert form["output"] == ODD
     r = client.post(f"{ROOT}/flag", data=form, follow_redirects=False)

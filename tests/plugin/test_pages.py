@@ -66,6 +66,8 @@ def test_run_page_shows_everything_inspect_shows(client, lineage, store):
         h for h in page.hrefs if h.startswith(f"{ROOT}/runs/")
     ][: len(detail.dependencies)]
     assert f"{ROOT}/runs/{lineage['score']}" in page.hrefs  # downstream
+    for other in store.get_runs(detail.dependencies + detail.downstream):  # named, not just numbered
+        assert f"#{other.id} {other.component} {other.status}" in page.plain
     assert "v1" in get_page(client, f"{ROOT}/runs/{lineage['ingest']}").plain  # the version it wrote
     task = f"/dags/churn/runs/{quote(AIRFLOW_RUN, safe='')}/tasks/train"
     assert task in page.hrefs and f"{task}?try_number=2" in page.hrefs
