@@ -185,7 +185,9 @@ def task_instance(
     detail = store.get_component_run_information(runs[0].id) if runs else None
     ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": deps.map_index(map_index)}
     related = related_runs(store, detail)
-    return page(request, "ti.html", run=detail, related=related, tries=runs, ident=ident, try_number=try_number)
+    return page(
+        request, "ti.html", run=detail, related=related, tries=runs, ident=ident, try_number=try_number
+    )
 
 
 @router.get("/dagrun", response_class=HTMLResponse)
