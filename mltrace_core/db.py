@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from mltrace_core.config import normalize_uri
@@ -34,6 +35,7 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
         ms = int(timeout * 1000)
         return create_engine(
             url,
+            pool_pre_ping=True,  # a long-lived API server or worker survives a PostgreSQL restart
             connect_args={
                 "connect_timeout": max(1, int(timeout)),
                 # jit=off: lineage queries are many small index walks; compiling them costs 100+ ms.
@@ -92,11 +94,16 @@ def session_scope(engine: Engine, write: bool = False) -> Iterator[Session]:
 
 
 def schema_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, ``None`` for a database mltrace has never used."""
+    """The schema revision the database is at, ``None`` for a database mltrace has never used.
+    One query: every task process asks this once when it opens the store."""
     with engine.connect() as conn:
-        if not engine.dialect.has_table(conn, VERSION_TABLE):
+        try:
+            return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        except (OperationalError, ProgrammingError):  # no such table: a fresh database
+            conn.rollback()
+            if engine.dialect.has_table(conn, VERSION_TABLE):
+                raise
             return None
-        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(record.key.encode()).hexdigest()[:32] + ".json"
         final = self.directory / name
-        tmp = self.directory / f".{name}.{os.getpid()}.tmp"
+        tmp = self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(record.to_json(), fh)
             fh.flush()
