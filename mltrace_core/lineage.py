@@ -132,7 +132,8 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
         session.execute(text(_INDEX_WALK))
     sql = _edges_sql(_dialect(session), direction)
-    edges = session.execute(sql, {"starts": _starts_param(session, starts)}).all()
+    # Plain tuples: SQLAlchemy rows compare in Python, and a big trace sorts tens of thousands of edges.
+    edges = list(map(tuple, session.execute(sql, {"starts": _starts_param(session, starts)})))
     if _dialect(session) == "postgresql":
         session.execute(text(_PLANNER_DEFAULTS))
     far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away

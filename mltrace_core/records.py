@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -100,8 +100,9 @@ class RunDetail(Run):
         return out
 
 
-@dataclass(frozen=True)
-class TraceNode:
+class TraceNode(NamedTuple):
+    """A run in a trace, at its depth (a named tuple: a 10,000-run trace makes many)."""
+
     depth: int
     run: Run
 
@@ -109,8 +110,9 @@ class TraceNode:
         return {**self.run.to_dict(), "depth": self.depth}
 
 
-@dataclass(frozen=True)
-class TraceEdge:
+class TraceEdge(NamedTuple):
+    """``consumer`` read ``via`` as written by ``producer``."""
+
     consumer: int
     producer: int
     via: str
