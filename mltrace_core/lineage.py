@@ -8,7 +8,6 @@ its shortest distance from the start.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict, deque
 from functools import cache
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import pointers, run_inputs, run_outputs
-from mltrace_core.queries import load_runs
+from mltrace_core.queries import dialect_of, ids_text, load_runs
 from mltrace_core.records import Trace, TraceEdge, TraceNode
 
 # The start runs, bound as one parameter whatever their number: (ordinal, run id) rows.
@@ -71,14 +70,6 @@ def _shared_sql(dialect: str):
     )
 
 
-def _starts_param(session: Session, starts: list[int]):
-    return list(starts) if _dialect(session) == "postgresql" else json.dumps(list(starts))
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def pointer_id(session: Session, name: str) -> int:
     pid = session.execute(select(pointers.c.id).where(pointers.c.name == name)).scalar()
     if pid is None:
@@ -121,20 +112,20 @@ def shared_runs(session: Session, starts: list[int]) -> list[tuple[int, int]]:
     """(run id, number of the starts' traces it is in), most shared first."""
     if not starts:
         return []
-    rows = session.execute(_shared_sql(_dialect(session)), {"starts": _starts_param(session, starts)})
+    rows = session.execute(_shared_sql(dialect_of(session)), {"starts": ids_text(session, starts)})
     return [(run_id, n) for run_id, n in rows]
 
 
 def _walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         # PostgreSQL plans the recursive step once, for a guessed ten-row frontier, and on small or
         # freshly loaded tables picks a hash join over a full scan: repeated at every level of a
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
         session.execute(text(_INDEX_WALK))
-    sql = _edges_sql(_dialect(session), direction)
+    sql = _edges_sql(dialect_of(session), direction)
     # Plain tuples: SQLAlchemy rows compare in Python, and a big trace sorts tens of thousands of edges.
-    edges = list(map(tuple, session.execute(sql, {"starts": _starts_param(session, starts)})))
-    if _dialect(session) == "postgresql":
+    edges = list(map(tuple, session.execute(sql, {"starts": ids_text(session, starts)})))
+    if dialect_of(session) == "postgresql":
         session.execute(text(_PLANNER_DEFAULTS))
     far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
     out_edges: dict[int, list] = defaultdict(list)

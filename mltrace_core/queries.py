@@ -46,24 +46,25 @@ SEP = "\x1f"  # the unit separator: validation.py keeps control characters out o
 
 
 def id_in(dialect: str, column) -> ColumnElement[bool]:
-    """``column IN :ids``, the ids bound as one parameter (see :func:`ids_param`), however many."""
+    """``column IN :ids``, the ids bound as one parameter (see :func:`ids_text`), however many."""
     if dialect == "postgresql":
         return column == any_(cast(bindparam("ids", type_=String()), ARRAY(BigInteger)))
     values = func.json_each(bindparam("ids", type_=String())).table_valued("value")
     return column.in_(select(values.c.value))
 
 
-def ids_param(ids) -> str:
-    """Ids as text: ``{1,2}`` (a PostgreSQL array literal parses faster than ARRAY[...]) or ``[1,2]`` (JSON)."""
-    return ",".join(str(int(i)) for i in ids)
+def ids_text(session: Session, ids) -> str:
+    """Ids as one text parameter: ``{1,2}`` for PostgreSQL (an array literal parses faster than
+    ARRAY[...]) or ``[1,2]`` (JSON, for SQLite's json_each)."""
+    joined = ",".join(str(int(i)) for i in ids)
+    return "{" + joined + "}" if dialect_of(session) == "postgresql" else "[" + joined + "]"
 
 
 def _bind_ids(session: Session, ids) -> dict[str, str]:
-    joined = ids_param(ids)
-    return {"ids": "{" + joined + "}" if _dialect(session) == "postgresql" else "[" + joined + "]"}
+    return {"ids": ids_text(session, ids)}
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
@@ -93,7 +94,7 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
     ids = list(ids)
     if not ids:
         return {}
-    sql = _statements(_dialect(session))
+    sql = _statements(dialect_of(session))
     rows = session.execute(sql.runs, _bind_ids(session, ids)).all()
     versioned = {(row[0], name) for row in rows if row[-1] for name in row[-1].split(SEP)}
     if edges is None:
@@ -243,7 +244,7 @@ def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tu
 def _dependencies_and_staleness(session: Session, ids):
     """Upstream run ids per run, and the staleness warnings of its inputs (as in mltrace: an input
     produced more than 30 days before the run, or a newer version existing when the run started)."""
-    query = _statements(_dialect(session)).dependencies
+    query = _statements(dialect_of(session)).dependencies
     deps: dict[int, set[int]] = {}
     stale: dict[int, list[str]] = {}
     for consumer, producer, name, start, produced, newer_run in session.execute(
