@@ -112,21 +112,26 @@ def shared_runs(session: Session, starts: list[int]) -> list[tuple[int, int]]:
     """(run id, number of the starts' traces it is in), most shared first."""
     if not starts:
         return []
-    rows = session.execute(_shared_sql(dialect_of(session)), {"starts": ids_text(session, starts)})
-    return [(run_id, n) for run_id, n in rows]
+    return _recursive(session, _shared_sql(dialect_of(session)), starts)
 
 
-def _walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
-    if dialect_of(session) == "postgresql":
+def _recursive(session: Session, sql, starts: list[int]) -> list[tuple]:
+    """Run a recursive walk from ``starts``; rows as plain tuples (SQLAlchemy rows compare in Python,
+    and a big trace sorts tens of thousands of edges)."""
+    postgres = dialect_of(session) == "postgresql"
+    if postgres:
         # PostgreSQL plans the recursive step once, for a guessed ten-row frontier, and on small or
         # freshly loaded tables picks a hash join over a full scan: repeated at every level of a
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
         session.execute(text(_INDEX_WALK))
-    sql = _edges_sql(dialect_of(session), direction)
-    # Plain tuples: SQLAlchemy rows compare in Python, and a big trace sorts tens of thousands of edges.
-    edges = list(map(tuple, session.execute(sql, {"starts": ids_text(session, starts)})))
-    if dialect_of(session) == "postgresql":
+    rows = list(map(tuple, session.execute(sql, {"starts": ids_text(session, starts)})))
+    if postgres:
         session.execute(text(_PLANNER_DEFAULTS))
+    return rows
+
+
+def _walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
+    edges = _recursive(session, _edges_sql(dialect_of(session), direction), starts)
     far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
     out_edges: dict[int, list] = defaultdict(list)
     for edge in edges:
