@@ -144,6 +144,7 @@ def alembic_config():
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("path_separator", "os")
     return cfg
 
 
