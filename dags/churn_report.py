@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def summarize() -> dict:
         "mean_probability": round(sum(scores) / len(scores), 4),
     }
     Path(SUMMARY_PATH).parent.mkdir(parents=True, exist_ok=True)
-    Path(SUMMARY_PATH).write_text(json.dumps(summary, indent=1))
+    tmp = f"{SUMMARY_PATH}.{os.getpid()}.tmp"  # reports may run at once: replace the file in one step
+    Path(tmp).write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, SUMMARY_PATH)
     return summary
 
 

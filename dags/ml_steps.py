@@ -9,7 +9,9 @@ import csv
 import hashlib
 import json
 import math
+import os
 import random
+import shutil
 from pathlib import Path
 
 FEATURES = ("tenure_months", "monthly_spend", "support_calls")
@@ -112,6 +114,17 @@ def predict(model_path: str, batch_path: str, predictions_path: str) -> int:
             xi = [(float(row[f]) - model["stats"][f][0]) / model["stats"][f][1] for f in FEATURES]
             out.writerow((i, f"{_sigmoid(_dot(model['weights'], xi)):.4f}"))
     return len(rows)
+
+
+def publish(source: str, target: str) -> str:
+    """Make ``source`` the current ``target`` (the latest model, the latest predictions) in one step:
+    copied beside it and renamed over it, so a reader, or a run publishing at the same time, never
+    sees half a file."""
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    return target
 
 
 def _read(path: str) -> list[dict]:

@@ -47,7 +47,7 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
     store = mltrace_core.Store(f"sqlite:///{home}/airflow/mltrace.db")
     try:
         runs = store.get_recent_runs(100)
-        assert len(runs) == 2 * (7 + 7 + 2)
+        assert len(runs) == 2 * (7 + 8 + 2)
         # The untraced report DAG was logged in its task processes: plugin + trace_all_tasks, nothing else.
         report = [r for r in runs if r.component.startswith("churn_report.")]
         assert len(report) == 4 and all(r.external.url.startswith("http://127.0.0.1:") for r in report)
@@ -61,4 +61,4 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
     finally:
         store.dispose()
     # Task logs exist for the UI: every try ran in a process of its own.
-    assert len(list((home / "airflow" / "logs").rglob("attempt=*.log"))) == 2 * (7 + 7 + 2)
+    assert len(list((home / "airflow" / "logs").rglob("attempt=*.log"))) == 2 * (7 + 8 + 2)

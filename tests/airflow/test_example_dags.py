@@ -45,12 +45,33 @@ def test_every_dag_in_dags_imports(airflow_db):
     }
 
 
+def run_files(dr) -> dict[str, str]:
+    """The files of one DAG run: every name is under a directory named by its run id."""
+    d, run = data_dir(), dr.run_id
+    return {
+        "raw": f"{d}/raw/{run}/customers.csv",
+        "report": f"{d}/reports/{run}/validation.json",
+        "features": f"{d}/features/{run}/customers.json",
+        "trained": f"{d}/models/{run}/churn.json",
+        "metrics": f"{d}/reports/{run}/metrics.json",
+        "registry": f"{d}/registry/{run}/churn.json",
+        "batch": [f"{d}/batches/{run}/part-{i}.csv" for i in range(3)],
+        "scores": [f"{d}/predictions/{run}/part-{i}.csv" for i in range(3)],
+        "merged": f"{d}/predictions/{run}/churn_scores.csv",
+    }
+
+
+def model_uri() -> str:
+    return f"file://{data_dir()}/models/churn.json"
+
+
+def predictions_uri() -> str:
+    return f"file://{data_dir()}/predictions/churn_scores.csv"
+
+
 def training_rows(dr) -> list:
-    d, ds = data_dir(), dr.logical_date.strftime("%Y-%m-%d")
-    raw, report = f"{d}/raw/customers_{ds}.csv", f"{d}/reports/validation_{ds}.json"
-    features, metrics = f"{d}/features/customers_{ds}.json", f"{d}/reports/metrics_{ds}.json"
-    model = f"file://{d}/models/churn.json"
-    registry = f"{d}/registry/churn_{dr.logical_date.strftime('%Y%m%dT%H%M%S')}.json"
+    f, model = run_files(dr), model_uri()
+    raw, report, features, trained = f["raw"], f["report"], f["features"], f["trained"]
     c = "churn_training."
     return sorted(
         [
@@ -58,35 +79,42 @@ def training_rows(dr) -> list:
             (c + "ingest", "ingest", -1, 2, "success", (), (raw,)),
             (c + "validate", "validate", -1, 1, "success", (raw,), (report,)),
             (c + "featurize", "featurize", -1, 1, "success", tuple(sorted((raw, report))), (features,)),
-            (c + "train", "train", -1, 1, "success", (features,), (model,)),
-            (c + "evaluate", "evaluate", -1, 1, "success", tuple(sorted((features, model))), (metrics,)),
-            (c + "publish", "publish", -1, 1, "success", tuple(sorted((metrics, model))), (registry,)),
+            (c + "train", "train", -1, 1, "success", (features,), tuple(sorted((trained, model)))),
+            (
+                c + "evaluate",
+                "evaluate",
+                -1,
+                1,
+                "success",
+                tuple(sorted((trained, features))),
+                (f["metrics"],),
+            ),
+            (
+                c + "publish",
+                "publish",
+                -1,
+                1,
+                "success",
+                tuple(sorted((trained, f["metrics"]))),
+                (f["registry"],),
+            ),
         ]
     )
 
 
-def prediction_rows(dr) -> list:
-    d, ds = data_dir(), dr.logical_date.strftime("%Y-%m-%d")
-    model = f"file://{d}/models/churn.json"
-    batch = [f"{d}/batches/{ds}/part-{i}.csv" for i in range(3)]
-    scores = [f"{d}/predictions/{ds}/part-{i}.csv" for i in range(3)]
+def prediction_rows(dr, training_dr, listener: bool = True) -> list:
+    """The runs of a batch-predict DAG run that scored the model of ``training_dr``; ``pick_model`` (a
+    plain ``@task``) is logged by the listener only."""
+    f, trained = run_files(dr), run_files(training_dr)["trained"]
     c = "churn_batch_predict."
-    rows = [(c + "fetch_batch", "fetch_batch", i, 1, "success", (), (batch[i],)) for i in range(3)]
+    rows = [(c + "pick_model", "pick_model", -1, 1, "success", (model_uri(),), ())] if listener else []
+    rows += [(c + "fetch_batch", "fetch_batch", i, 1, "success", (), (f["batch"][i],)) for i in range(3)]
     rows += [
-        (c + "score", "score", i, 1, "success", tuple(sorted((batch[i], model))), (scores[i],))
+        (c + "score", "score", i, 1, "success", tuple(sorted((f["batch"][i], trained))), (f["scores"][i],))
         for i in range(3)
     ]
-    rows.append(
-        (
-            c + "merge_predictions",
-            "merge_predictions",
-            -1,
-            1,
-            "success",
-            tuple(scores),
-            (f"file://{d}/predictions/churn_scores.csv",),
-        )
-    )
+    merged = tuple(sorted((f["merged"], predictions_uri())))
+    rows.append((c + "merge_predictions", "merge_predictions", -1, 1, "success", tuple(f["scores"]), merged))
     return sorted(rows)
 
 
@@ -100,7 +128,7 @@ def report_rows(dr) -> list:
             -1,
             1,
             "success",
-            (f"file://{d}/predictions/churn_scores.csv",),
+            (predictions_uri(),),
             (f"file://{d}/reports/churn_summary.json",),
         ),
     ]
@@ -135,9 +163,11 @@ def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, tr
     # runs; the untraced report DAG through the listener; nothing logged twice.
     for runs in (first, second):
         assert runs_of(store, runs["churn_training"]) == training_rows(runs["churn_training"])
-        assert runs_of(store, runs["churn_batch_predict"]) == prediction_rows(runs["churn_batch_predict"])
+        assert runs_of(store, runs["churn_batch_predict"]) == prediction_rows(
+            runs["churn_batch_predict"], runs["churn_training"]
+        )
         assert runs_of(store, runs["churn_report"]) == report_rows(runs["churn_report"])
-    assert len(store.get_recent_runs(100)) == 2 * (7 + 7 + 2)
+    assert len(store.get_recent_runs(100)) == 2 * (7 + 8 + 2)
 
     training = second["churn_training"]
     failed = by_task(store, training, "ingest", try_number=1)
@@ -163,17 +193,26 @@ def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, tr
     train_1, train_2 = by_task(store, first["churn_training"], "train"), by_task(store, training, "train")
     assert dict(train_2.output_versions)[model] == content_version(model_path)
     assert dict(train_1.output_versions)[model] != dict(train_2.output_versions)[model]
-    assert dict(score.input_versions)[model] == content_version(model_path)
+    trained = run_files(training)["trained"]
+    assert dict(train_2.output_versions)[trained] == content_version(trained)
+    assert dict(score.input_versions)[trained] == content_version(trained)
     merge = by_task(store, second["churn_batch_predict"], "merge_predictions")
+    merged = run_files(second["churn_batch_predict"])["merged"]
     assert dict(merge.output_versions)[predictions] == content_version(
         f"{data_dir()}/predictions/churn_scores.csv"
     )
+    assert dict(merge.output_versions)[merged] == content_version(merged)
 
     # The trace of the predictions follows the training run of its own round, and only that one.
     def traced_runs(trace):
         return {(n.run.external.dag_id, n.run.external.run_id, n.run.external.task_id) for n in trace.nodes}
 
-    for trace, runs in ((trace_first, first), (store.trace(predictions), second)):
+    for trace, runs in (
+        (trace_first, first),
+        (store.trace(predictions), second),
+        (store.trace(run_files(first["churn_batch_predict"])["merged"]), first),  # each round's own file
+        (store.trace(run_files(second["churn_batch_predict"])["merged"]), second),
+    ):
         got = traced_runs(trace)
         assert {(d, r) for d, r, _ in got} == {
             ("churn_batch_predict", runs["churn_batch_predict"].run_id),

@@ -54,7 +54,8 @@ def fill_store(airflow: Airflow) -> Filled:
     store = mltrace_core.Store(airflow.store_uri)
     try:
         (merge,) = store.get_history("churn_batch_predict.merge_predictions", 1)
-        (final_output,) = merge.outputs
+        # The run's own predictions file, and the churn_predictions Asset it published: the Asset.
+        (final_output,) = [o for o in merge.outputs if o.startswith("file://")]
         (train,) = store.get_history("churn_training.train", 1)
         training = store.get_runs_for_dag_run("churn_training", train.external.run_id)
         scores = store.get_runs_for_dag_run("churn_batch_predict", merge.external.run_id, "score")
