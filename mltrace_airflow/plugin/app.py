@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mltrace_airflow import __version__
-from mltrace_airflow.plugin import api, auth, errors, pages
+from mltrace_airflow.plugin import api, auth, bounded, errors, pages
 from mltrace_airflow.plugin.links import Links
 from mltrace_core import MltraceError, Store, StoreUnavailableError
 
@@ -36,7 +36,8 @@ StoreProvider = Callable[[], Store]
 
 def hook_store_provider(conn_id: str = "mltrace_default", ttl: float = 10.0) -> StoreProvider:
     """The store of Airflow Connection ``conn_id`` (via :class:`MltraceHook`), looked up again at most
-    every ``ttl`` seconds: on the API server a Connection lookup is a metadata-database query."""
+    every ``ttl`` seconds: on the API server a Connection lookup is a metadata-database query. Its
+    timeouts are the pages' bound (:data:`bounded.TIMEOUT`)."""
     from mltrace_airflow.hooks.mltrace import MltraceHook
 
     cached: list = [None, 0.0]
@@ -45,7 +46,8 @@ def hook_store_provider(conn_id: str = "mltrace_default", ttl: float = 10.0) -> 
     def provide() -> Store:
         with lock:
             if cached[0] is None or time.monotonic() - cached[1] > ttl:
-                cached[0], cached[1] = MltraceHook(conn_id).get_store(), time.monotonic()
+                store = MltraceHook(conn_id, timeout=bounded.TIMEOUT).get_store()
+                cached[0], cached[1] = store, time.monotonic()
             return cached[0]
 
     return provide
@@ -130,9 +132,11 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     env.filters["seconds"] = seconds
     static_version = _static_version()
 
+    limits = bounded.Limits()
+
     def store() -> Store:
         try:
-            return provider()
+            return bounded.BoundedStore(provider(), limits)  # type: ignore[return-value]
         except MltraceError:
             raise
         except ValueError as exc:  # MltraceHook: a Connection it cannot use (names its id and type only)

@@ -11,7 +11,10 @@ The three tests share one deployment and run in file order:
    every try reaches the store (by the next successful write, and ``mltrace spool replay``), and the
    lineage is the one the same runs give when delivered in order to a store that never went down;
 3. the store's password is wrong, its host dead: the password never shows in a page, an API answer, a
-   CLI error, a spool file, a task log or a service log.
+   CLI error, a spool file, a task log or a service log;
+4. the store hangs (its server frozen: connections open, nothing answers) while users keep loading
+   mltrace pages and a DAG runs: the pages answer 503 in bounded time, Airflow's own API stays
+   responsive, and the DAG run succeeds (its runs spooled, then replayed).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import json
 import secrets
 import shutil
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 import mltrace_core
+from mltrace_airflow.plugin import bounded
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.plugin.airflow_server import BIN, free_port
 from tests.reliability import airflow_lineage
@@ -343,3 +349,70 @@ def test_the_store_password_never_shows(airflow, token, pg, store_uri):
             leaks.append(path)
     assert leaks == []
     assert len(airflow.task_logs()) > 100  # the scan did cover the task logs
+
+
+# -- 4. a hung store --------------------------------------------------------------------------------------
+class Readers:
+    """Users who keep loading mltrace pages (each gives up after 20 s and loads again)."""
+
+    def __init__(self, airflow, token: str, users: int = 8) -> None:
+        self.stop = threading.Event()
+        self.answers: list[tuple[int, float]] = []
+        self.threads = [
+            threading.Thread(target=self._read, args=(airflow, token), daemon=True) for _ in range(users)
+        ]
+
+    def _read(self, airflow, token: str) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            req = urllib.request.Request(
+                airflow.base + "/mltrace/", headers={"Authorization": f"Bearer {token}"}
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=20) as r:
+                    status = r.status
+            except urllib.error.HTTPError as err:
+                status = err.code
+            except OSError:
+                status = 0  # gave up waiting
+            self.answers.append((status, time.monotonic() - started))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+
+
+@pytest.mark.timeout(420)
+def test_a_hung_store_stalls_neither_tasks_nor_the_api_server(airflow, token, pg, store_uri):
+    pg.pause()
+    try:
+        with Readers(airflow, token) as readers:
+            time.sleep(5)
+            started = time.monotonic()
+            status, _ = airflow.request("GET", "/api/v2/dags/churn_training", token)
+            assert status == 200 and time.monotonic() - started < 5  # Airflow's own API still answers
+            (run_id,) = trigger_at_once(airflow, token, "churn_training", 1)
+            dag_runs = airflow.wait_quiet(token, timeout=240, settle=2)  # REST calls all along
+            assert all(r["state"] == "success" for runs in dag_runs.values() for r in runs)
+        # Every page got its 503 within the pages' bound (new connections give up after it; a request
+        # finding every slot held by a stuck read is refused after a second).
+        assert len(readers.answers) >= 20 and {status for status, _ in readers.answers} == {503}
+        assert max(seconds for _, seconds in readers.answers) < bounded.TIMEOUT + 5, readers.answers
+        assert len(spooled(airflow)) >= 7
+    finally:
+        pg.resume()
+
+    assert replay(airflow, store_uri).startswith("Replayed ")
+    store = open_store(store_uri)
+    try:
+        lineage = airflow_lineage.read(store)
+        check_every_try_is_one_run(lineage, airflow_tries(airflow, token, dag_runs))
+        assert lineage.edges == lineage.expected
+    finally:
+        store.dispose()
