@@ -1,0 +1,77 @@
+"""The store's own promises at its edges: ``Store(timeout=...)`` bounds every call, and a database URI the
+CLI cannot use is a one-line error, never a traceback.
+
+Both tests are expected to fail until the core handles these cases (``xfail(strict=True)``: when they
+pass, the marker must go):
+
+- a store whose server freezes after the connection is made (SIGSTOP: connections stay open, nothing
+  answers; a VM pause or a stuck disk look the same) hangs a read forever: ``statement_timeout`` and
+  ``lock_timeout`` are enforced by the frozen server, ``connect_timeout`` only applies to new connections,
+  and ``pool_pre_ping`` waits on the pooled one. A long-lived process holding a store (a notebook, a
+  worker using ``mltrace_core.api``) stalls. (Task writes are bounded by the operators' ``within()``,
+  the web app's reads by ``plugin/bounded.py``; the core itself is not.)
+- ``mltrace --db-uri 'postgresql://u:pw@host:notaport/db' recent`` prints a Python traceback: SQLAlchemy's
+  ``make_url`` raises ``ValueError``, which ``Store._translate`` does not translate.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+
+import mltrace_core
+from tests.plugin.airflow_server import BIN
+from tests.reliability.pg_instance import dedicated_postgres
+
+TIMEOUT = 2.0
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason="core: a read on an open connection to a frozen server is not bounded")
+def test_a_read_from_a_frozen_store_gives_up_within_the_timeout():
+    with dedicated_postgres() as pg:
+        uri = pg.create_database("frozen")
+        store = mltrace_core.Store(uri, timeout=TIMEOUT)
+        store.upgrade()
+        assert store.get_recent_runs() == []  # a pooled connection, as in any long-lived process
+        outcome: dict = {}
+
+        def read() -> None:
+            started = time.monotonic()
+            try:
+                store.get_recent_runs()
+                outcome["result"] = "answered"
+            except mltrace_core.StoreUnavailableError as exc:
+                outcome["result"] = exc
+            outcome["seconds"] = time.monotonic() - started
+
+        pg.pause()
+        reader = threading.Thread(target=read, daemon=True)
+        try:
+            reader.start()
+            reader.join(TIMEOUT + 10)
+            gave_up = not reader.is_alive()
+        finally:
+            pg.resume()  # lets a hung read finish, so nothing is left behind
+            reader.join(30)
+            store.dispose()
+        assert gave_up, "the read was still waiting 10 s after the store's timeout"
+        assert isinstance(outcome["result"], mltrace_core.StoreUnavailableError)
+        assert outcome["seconds"] < TIMEOUT + 5
+
+
+@pytest.mark.xfail(strict=True, reason="core: a URI make_url cannot parse is not translated (ValueError)")
+@pytest.mark.parametrize(
+    "uri", ["postgresql://u:S3cret@127.0.0.1:notaport/db", "postgresql://u:S3cret@[::1:1/db"]
+)
+def test_an_unparsable_uri_is_a_one_line_cli_error(uri):
+    done = subprocess.run(
+        [str(BIN / "mltrace"), "--db-uri", uri, "recent"], capture_output=True, text=True, timeout=60
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 1 and said.startswith("mltrace: error: ") and said.count("\n") == 1, said
+    assert "Traceback" not in said and "S3cret" not in said
