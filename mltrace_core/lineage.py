@@ -153,12 +153,9 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
     # A whole upstream trace holds every dependency of every node: its edges stand in for that query.
     complete = direction == "upstream" and not truncated
     loaded = load_runs(session, depth, edges if complete else None)
-    order = sorted(depth, key=lambda r: (depth[r], -r))
+    order = [r for _, _, r in sorted((d, -r, r) for r, d in depth.items())]  # by depth, newest first
     nodes = tuple(TraceNode(depth[r], loaded[r]) for r in order)
     kept = tuple(
-        TraceEdge(c, p, via)
-        for node in order
-        for c, p, via in sorted(out_edges.get(node, ()))
-        if (c, p)[far] in depth
+        TraceEdge(*edge) for node in order for edge in sorted(out_edges.get(node, ())) if edge[far] in depth
     )
     return Trace(output=output, nodes=nodes, edges=kept, truncated=truncated, direction=direction)
