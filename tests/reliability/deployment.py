@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -72,11 +73,17 @@ class Service:
 
 @dataclass
 class Deployment(Airflow):
+    """With ``celery_workers``, the CeleryExecutor instead: that many ``airflow celery worker``s on a queue
+    of this deployment's own, the broker ``broker_url`` (Redis on loopback), results in the metadata DB."""
+
     metadata_uri: str = ""  # postgresql://... (Airflow's own database)
     store_conn: str = ""  # AIRFLOW_CONN_MLTRACE_DEFAULT
     parallelism: int = 4
+    celery_workers: int = 0
+    broker_url: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
+    queue: str = field(default_factory=lambda: f"mltrace-{uuid.uuid4().hex[:12]}")
 
     @property
     def store_uri(self) -> str:  # the browser test's Airflow keeps a SQLite store; this one a connection
@@ -109,6 +116,14 @@ class Deployment(Airflow):
             AIRFLOW_CONN_MLTRACE_DEFAULT=self.store_conn,
             AIRFLOW__MLTRACE__SPOOL_DIR=str(self.spool_dir),
         )
+        if self.celery_workers:
+            env.update(
+                AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
+                AIRFLOW__CELERY__BROKER_URL=self.broker_url,
+                AIRFLOW__CELERY__RESULT_BACKEND="db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+                AIRFLOW__CELERY__WORKER_CONCURRENCY=str(self.parallelism // self.celery_workers),
+                AIRFLOW__OPERATORS__DEFAULT_QUEUE=self.queue,  # other users of the broker never see ours
+            )
         env.update(self.extra_env)
         return env
 
@@ -119,9 +134,25 @@ class Deployment(Airflow):
             Service(self, "dag-processor", "dag-processor"),
             Service(self, "scheduler", "scheduler", "--skip-serve-logs"),
         ]
+        for i in range(self.celery_workers):
+            self.services.append(
+                Service(
+                    self,
+                    f"worker-{i}",
+                    "celery",
+                    "worker",
+                    "--skip-serve-logs",
+                    "-q",
+                    self.queue,
+                    "-H",
+                    f"{self.queue}-{i}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                )  # fmt: skip
+            )
 
     def stop(self) -> None:
-        for service in reversed(self.services):  # the scheduler first: no new task processes
+        for service in reversed(self.services):  # workers and scheduler first: no new task processes
             service.stop()
 
     def check_alive(self) -> None:

@@ -1,0 +1,70 @@
+"""The same parallel runs as ``test_real_scheduler.py``, under the CeleryExecutor: two ``airflow celery
+worker``s (two slots each) on the local Redis, every task try traced from whichever worker ran it into one
+PostgreSQL store. Skipped without the Celery provider or a Redis on 127.0.0.1:6379 (failed in CI, where
+both are there)."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+
+import pytest
+
+from tests.conftest import create_pg_database, drop_pg_database
+from tests.reliability.checks import parallel_runs
+from tests.reliability.deployment import Deployment
+
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
+REDIS = ("127.0.0.1", 6379)
+
+
+def need(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI has it)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def airflow(pg_server, tmp_path_factory):
+    try:
+        import airflow.providers.celery  # noqa: F401
+    except ImportError:
+        need(False, "apache-airflow-providers-celery is not installed (pip install -e '.[test]')")
+    with socket.socket() as s:
+        s.settimeout(2)
+        need(s.connect_ex(REDIS) == 0, "no Redis on 127.0.0.1:6379")
+    metadata = create_pg_database(pg_server, "mltrace_reliability_celery")
+    store = create_pg_database(pg_server, "mltrace_reliability_celery_store")
+    deployment = Deployment(
+        tmp_path_factory.mktemp("celery"),
+        metadata_uri=metadata,
+        store_conn=store,
+        parallelism=4,
+        celery_workers=2,
+        broker_url=f"redis://{REDIS[0]}:{REDIS[1]}/{random.randint(1, 15)}",
+        extra_env={"AIRFLOW__MLTRACE__TRACE_ALL_TASKS": "True", "AIRFLOW__MLTRACE__TIMEOUT": "5"},
+    )
+    try:
+        deployment.set_up()
+        deployment.start()
+        deployment.wait_ready()
+        yield deployment
+    finally:
+        deployment.stop()
+        drop_pg_database(metadata)
+        drop_pg_database(store)
+
+
+@pytest.mark.timeout(480)
+def test_two_celery_workers_trace_parallel_runs_exactly(airflow):
+    token = airflow.token("admin")
+    parallel_runs(airflow, token, airflow.store_conn, trainings=2, batches=1)
+    # Both workers ran tries (each try's log names the worker that ran it).
+    ran = {
+        name: s.text().count("Executing workload")
+        for s in airflow.services
+        if (name := s.name).startswith("worker")
+    }
+    assert len(ran) == 2 and all(n > 0 for n in ran.values()), ran
