@@ -220,8 +220,9 @@ def db() -> None:
 @pass_ctx
 def upgrade(ctx: Context) -> None:
     """Create or upgrade the schema to this version's revision."""
-    before = ctx.store.schema_revision()
-    after = ctx.store.upgrade()
+    store = Store(ctx.db_uri, timeout=3600)  # a migration of a big store may take a while
+    before = store.schema_revision()
+    after = store.upgrade()
     if before == after:
         click.echo(f"Schema already at revision {after}")
     else:

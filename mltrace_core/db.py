@@ -15,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from mltrace_core.config import normalize_uri
-from mltrace_core.errors import SchemaError
+from mltrace_core.errors import InvalidInputError, SchemaError
 
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
 SCHEMA_REVISION = "0002"  # head of migrations/versions; tests/core/test_migrations.py checks it
@@ -28,7 +28,10 @@ _SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use
 
 def make_engine(uri: str, timeout: float = 30.0) -> Engine:
     """An engine for ``uri`` whose connects, lock waits and statements give up after ``timeout`` s."""
-    url = make_url(normalize_uri(uri))
+    try:
+        url = make_url(normalize_uri(uri))
+    except (ValueError, ArgumentError) as exc:  # the message must not repeat the URI: it may hold a password
+        raise InvalidInputError(f"invalid database URI ({type(exc).__name__}: {_safe_reason(exc)})") from None
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, timeout)
     if url.get_backend_name() == "postgresql":
@@ -45,6 +48,11 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
             },
         )
     return create_engine(url, pool_pre_ping=True)
+
+
+def _safe_reason(exc: Exception) -> str:
+    text = str(exc)
+    return "cannot parse it" if "://" in text or "@" in text else text
 
 
 def _sqlite_engine(url, timeout: float) -> Engine:

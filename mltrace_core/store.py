@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -64,8 +64,19 @@ class Store:
                     db.ensure_schema(self.engine)
                     self._ready = True
 
+    def _read(self, fn, *args) -> T:
+        """``fn(session, *args)`` in a read transaction, bounded in time."""
+        return self._bounded(lambda: self._run_read(fn, args))
+
     def _write(self, fn, *args) -> T:
-        """Run ``fn(session, *args)`` in a write transaction, retrying transient conflicts."""
+        """``fn(session, *args)`` in a write transaction, retrying transient conflicts, bounded in time."""
+        return self._bounded(lambda: self._run_write(fn, args))
+
+    def _run_read(self, fn, args):
+        with self.session() as s:
+            return fn(s, *args)
+
+    def _run_write(self, fn, args):
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
@@ -77,6 +88,44 @@ class Store:
                 if not _transient(exc.__cause__) or time.monotonic() > deadline:
                     raise
                 time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
+
+    def _bounded(self, call: Callable[[], T]) -> T:
+        """Every call gives up after its time bound, whatever the network does. A database server can
+        freeze with its connections open (a paused VM, a stuck disk): then neither its statement timeout
+        nor our connect timeout fires, and only a wall-clock bound helps. A call to a network store
+        runs in a thread of its own; past the bound the caller gets StoreUnavailableError and the pool
+        is replaced, so the stuck connection is never handed out again. (SQLite is in-process: its busy
+        timeout is the bound, and calls run on the caller's thread.)"""
+        if self._local:
+            return call()
+        box: dict = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # handed to the caller below
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="mltrace-store-call", daemon=True).start()
+        # The server's own timeouts (statement, lock, connect = timeout) normally answer first; a write
+        # may retry until its deadline and then run one last statement, hence twice the timeout.
+        if not done.wait(2 * self.timeout + 1):
+            engine, self._engine = self._engine, None
+            if engine is not None:
+                engine.dispose(close=False)  # the stuck connection stays with its thread
+            raise StoreUnavailableError(
+                f"mltrace store {redact_uri(self.uri)} did not answer within {2 * self.timeout + 1:g} s"
+            )
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    @property
+    def _local(self) -> bool:
+        return self.uri.startswith("sqlite")
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -120,8 +169,11 @@ class Store:
         return revision
 
     def schema_revision(self) -> str | None:
-        with self._translate():
-            return db.schema_revision(self.engine)
+        def revision() -> str | None:
+            with self._translate():
+                return db.schema_revision(self.engine)
+
+        return self._bounded(revision)
 
     # -- writing --------------------------------------------------------------------------------
     def log(self, run: ComponentRun | RunRecord) -> int:
@@ -153,26 +205,21 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------------
     def get_recent_runs(self, limit: int = 20) -> list[Run]:
-        with self.session() as s:
-            return queries.recent_runs(s, valid.limit(limit))
+        return self._read(queries.recent_runs, valid.limit(limit))
 
     def get_recent_run_ids(self, limit: int = 20) -> list[int]:
-        with self.session() as s:
-            return queries.recent_run_ids(s, valid.limit(limit))
+        return self._read(queries.recent_run_ids, valid.limit(limit))
 
     def get_history(self, component_name: str, limit: int = 10) -> list[Run]:
-        with self.session() as s:
-            return queries.history(s, valid.name(component_name, "component name"), valid.limit(limit))
+        return self._read(queries.history, valid.name(component_name, "component name"), valid.limit(limit))
 
     def get_component_run_information(self, run_id: int | str) -> RunDetail:
-        with self.session() as s:
-            return queries.run_detail(s, valid.run_id(run_id))
+        return self._read(queries.run_detail, valid.run_id(run_id))
 
     def get_runs(self, run_ids) -> list[Run]:
         """Runs by id, in the order given; unknown ids are left out."""
         ids = [valid.run_id(i) for i in run_ids]
-        with self.session() as s:
-            return queries.ordered(queries.load_runs(s, ids), ids)
+        return queries.ordered(self._read(queries.load_runs, ids), ids)
 
     def get_runs_for_dag_run(
         self,
@@ -186,13 +233,11 @@ class Store:
         if dag_id is None or run_id is None:
             raise InvalidInputError("a DAG run is named by its dag_id and run_id")
         ext = valid.external(ExternalIdentity(dag_id, run_id, task_id, try_number, map_index))
-        with self.session() as s:
-            return queries.runs_for_external(s, ext)
+        return self._read(queries.runs_for_external, ext)
 
     def trace(self, output_name: str, max_depth: int | None = None) -> Trace:
         depth = None if max_depth is None else valid.depth(max_depth)
-        with self.session() as s:
-            return lineage.trace(s, valid.name(output_name, "pointer name"), depth)
+        return self._read(lineage.trace, valid.name(output_name, "pointer name"), depth)
 
     def backtrace(self, output_name: str) -> list[tuple[int, Run]]:
         """The trace as (depth, run) pairs, in trace order (by depth, newest first within one)."""
@@ -200,31 +245,25 @@ class Store:
 
     def downstream(self, pointer_name: str, max_depth: int | None = None) -> Trace:
         depth = None if max_depth is None else valid.depth(max_depth)
-        with self.session() as s:
-            return lineage.downstream(s, valid.name(pointer_name, "pointer name"), depth)
+        return self._read(lineage.downstream, valid.name(pointer_name, "pointer name"), depth)
 
     def get_components(self, tag: str | None = None, owner: str | None = None) -> list[Component]:
         tag = None if tag is None else valid.name(tag, "tag")
         owner = None if owner is None else valid.name(owner, "owner")
-        with self.session() as s:
-            return catalog.list_components(s, tag=tag, owner=owner)
+        return self._read(catalog.list_components, tag, owner)
 
     def get_component(self, name: str) -> Component:
-        with self.session() as s:
-            return catalog.get_component(s, valid.name(name, "component name"))
+        return self._read(catalog.get_component, valid.name(name, "component name"))
 
     def get_flagged(self) -> list[str]:
         """The names of the flagged outputs."""
-        with self.session() as s:
-            return catalog.flagged(s)
+        return self._read(catalog.flagged)
 
     def get_tags(self) -> list[str]:
-        with self.session() as s:
-            return catalog.list_tags(s)
+        return self._read(catalog.list_tags)
 
     def review_flagged_outputs(self) -> Review:
-        with self.session() as s:
-            return catalog.review(s)
+        return self._read(catalog.review)
 
 
 def _tags(tags) -> tuple[str, ...]:

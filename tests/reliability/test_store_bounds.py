@@ -1,17 +1,16 @@
 """The store's own promises at its edges: ``Store(timeout=...)`` bounds every call, and a database URI the
 CLI cannot use is a one-line error, never a traceback.
 
-Both tests are expected to fail until the core handles these cases (``xfail(strict=True)``: when they
-pass, the marker must go):
+Both were defects found by these tests, and fixed in the core (``Store._bounded`` and ``db.make_engine``):
 
 - a store whose server freezes after the connection is made (SIGSTOP: connections stay open, nothing
-  answers; a VM pause or a stuck disk look the same) hangs a read forever: ``statement_timeout`` and
+  answers; a VM pause or a stuck disk look the same) hung a read forever: ``statement_timeout`` and
   ``lock_timeout`` are enforced by the frozen server, ``connect_timeout`` only applies to new connections,
   and ``pool_pre_ping`` waits on the pooled one. A long-lived process holding a store (a notebook, a
-  worker using ``mltrace_core.api``) stalls. (Task writes are bounded by the operators' ``within()``,
-  the web app's reads by ``plugin/bounded.py``; the core itself is not.)
-- ``mltrace --db-uri 'postgresql://u:pw@host:notaport/db' recent`` prints a Python traceback: SQLAlchemy's
-  ``make_url`` raises ``ValueError``, which ``Store._translate`` does not translate.
+  worker using ``mltrace_core.api``) stalled. (Task writes are bounded by the operators' ``within()``,
+  the web app's reads by ``plugin/bounded.py``; now the core bounds every call of a network store too.)
+- ``mltrace --db-uri 'postgresql://u:pw@host:notaport/db' recent`` printed a Python traceback: SQLAlchemy's
+  ``make_url`` raises ``ValueError``, which ``Store._translate`` did not translate.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ TIMEOUT = 2.0
 
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason="core: a read on an open connection to a frozen server is not bounded")
 def test_a_read_from_a_frozen_store_gives_up_within_the_timeout():
     with dedicated_postgres() as pg:
         uri = pg.create_database("frozen")
@@ -64,7 +62,6 @@ def test_a_read_from_a_frozen_store_gives_up_within_the_timeout():
         assert outcome["seconds"] < TIMEOUT + 5
 
 
-@pytest.mark.xfail(strict=True, reason="core: a URI make_url cannot parse is not translated (ValueError)")
 @pytest.mark.parametrize(
     "uri", ["postgresql://u:S3cret@127.0.0.1:notaport/db", "postgresql://u:S3cret@[::1:1/db"]
 )
