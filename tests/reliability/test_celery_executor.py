@@ -55,6 +55,23 @@ def airflow(pg_server, tmp_path_factory):
         deployment.stop()
         drop_pg_database(metadata)
         drop_pg_database(store)
+        forget_queue(deployment.broker_url, deployment.queue)
+
+
+def forget_queue(broker_url: str, queue: str) -> None:
+    """Remove what Celery left in Redis for this deployment's queue (and kombu's index of deadlines,
+    when nothing else in that database needs it)."""
+    import redis
+
+    client = redis.Redis.from_url(broker_url, socket_timeout=5)
+    try:
+        ours = [key for key in client.scan_iter(match=f"*{queue}*")]
+        if ours:
+            client.delete(*ours)
+        if set(client.scan_iter()) <= {b"_kombu.binding_deadlines"}:
+            client.delete("_kombu.binding_deadlines")
+    finally:
+        client.close()
 
 
 @pytest.mark.timeout(480)
