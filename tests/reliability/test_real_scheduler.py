@@ -235,7 +235,11 @@ def test_the_store_password_never_shows(airflow, token, pg, store_uri):
     finally:
         store.dispose()
 
-    # Everything the deployment wrote: task logs, dag-processor and service logs, config, spool.
+    assert_the_password_is_nowhere(airflow)
+
+
+def assert_the_password_is_nowhere(airflow) -> None:
+    """Everything the deployment wrote: task logs, dag-processor and service logs, config, spool."""
     leaks = []
     for path in sorted(airflow.root.rglob("*")):
         if path.is_file() and PASSWORD.encode() in path.read_bytes():
@@ -309,3 +313,4 @@ def test_a_hung_store_stalls_neither_tasks_nor_the_api_server(airflow, token, pg
         assert lineage.edges == lineage.expected
     finally:
         store.dispose()
+    assert_the_password_is_nowhere(airflow)  # the hung store's messages too
