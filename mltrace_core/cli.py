@@ -263,7 +263,7 @@ def replay(ctx: Context, directory: str | None) -> None:
             f"{result.rejected} could not be read and were moved to {box.directory / 'rejected'}", err=True
         )
     if result.remaining:
-        click.echo(f"{result.remaining} remain in {box.directory} (store unavailable?)", err=True)
+        click.echo(f"{result.remaining} remain in {box.directory}: {result.why}", err=True)
         sys.exit(1)
 
 

@@ -36,6 +36,7 @@ class ReplayResult:
     replayed: int = 0
     rejected: int = 0  # unreadable or invalid records, moved to ``rejected/``
     remaining: int = 0  # left for later (store unavailable, or out of time)
+    why: str = ""  # why the rest was left for later
 
 
 class Spool:
@@ -72,7 +73,7 @@ class Spool:
             return ReplayResult()
         with self._exclusive() as mine:
             if not mine:
-                return ReplayResult(remaining=len(files))
+                return ReplayResult(remaining=len(files), why="another process is replaying this spool")
             return self._replay(store, budget)
 
     def _replay(self, store, budget: float | None) -> ReplayResult:
@@ -90,11 +91,11 @@ class Spool:
         replayed = 0
         for i, (record, path) in enumerate(loaded):
             if deadline is not None and time.monotonic() > deadline:
-                return ReplayResult(replayed, rejected, len(loaded) - i)
+                return ReplayResult(replayed, rejected, len(loaded) - i, f"out of time ({budget:g} s)")
             try:
                 store.log(record)
-            except StoreUnavailableError:
-                return ReplayResult(replayed, rejected, len(loaded) - i)
+            except StoreUnavailableError as exc:
+                return ReplayResult(replayed, rejected, len(loaded) - i, str(exc))
             except InvalidInputError as exc:
                 rejected += self._reject(path, exc)
                 continue

@@ -70,6 +70,13 @@ def test_replay_into_a_dead_store_keeps_everything(tmp_path):
     box.put(record(1))
     result = box.replay(mltrace_core.Store(DEAD, timeout=1))
     assert result.remaining == 2 and len(box.pending()) == 2
+    assert "unavailable" in result.why and "127.0.0.1" in result.why  # says why, from the store's error
+    cli_result = CliRunner().invoke(cli, ["--db-uri", DEAD, "spool", "replay", "--dir", str(box.directory)])
+    assert (
+        cli_result.exit_code == 1
+        and "2 remain in" in cli_result.stderr
+        and "unavailable" in cli_result.stderr
+    )
 
 
 def test_unreadable_record_is_set_aside(store, tmp_path):
