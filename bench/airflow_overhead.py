@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +38,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+from mltrace_airflow.demo import stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("MLTRACE_BENCH_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -169,18 +170,8 @@ def start_api_server(home: Path) -> subprocess.Popen:
             return server
         except OSError:
             time.sleep(0.5)
-    stop(server)
+    stop_server(server)
     raise SystemExit(f"the API server did not start; see {home / 'api-server.log'}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def dead_port() -> int:
@@ -341,7 +332,7 @@ def main() -> None:
                 d = run_pairs(bag.dags["bench_pairs_executor"], uri, out, 1, executor=True)
                 print(summary(name, *d), flush=True)
         finally:
-            stop(server)
+            stop_server(server)
 
     store = mltrace_core.Store(sqlite_uri)
     logged = len(store.get_recent_runs(10_000))
