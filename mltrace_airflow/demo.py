@@ -158,7 +158,8 @@ def interruptible() -> None:
 def serve(server: subprocess.Popen, port: int, home: Path) -> int:
     print(
         f"\nAirflow UI: http://127.0.0.1:{port}/   login: {USER} / {PASSWORD}\n"
-        f"mltrace:    http://127.0.0.1:{port}/mltrace/  (Browse > mltrace, and a tab on each task instance)\n"
+        f"mltrace:    http://127.0.0.1:{port}/plugin/mltrace  (Browse > mltrace; a tab on each task instance"
+        f" and DAG run; the bare app is at /mltrace/)\n"
         f"Server log: {home / 'api-server.log'}. Ctrl-C stops the server.\n",
         flush=True,
     )
