@@ -35,11 +35,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-from mltrace_airflow.demo import stop_server
+from mltrace_airflow.demo import start_server, stop_server
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("MLTRACE_BENCH_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -156,22 +155,7 @@ def start_api_server(home: Path) -> subprocess.Popen:
     """An API server: the execution API that LocalExecutor task processes talk to."""
     port = dead_port()
     os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}/"
-    log = open(home / "api-server.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2)
-            return server
-        except OSError:
-            time.sleep(0.5)
-    stop_server(server)
-    raise SystemExit(f"the API server did not start; see {home / 'api-server.log'}")
+    return start_server(home, port)
 
 
 def dead_port() -> int:

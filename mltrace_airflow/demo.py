@@ -134,15 +134,23 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     sys.exit(f"the Airflow API server did not start; see {home / 'api-server.log'}")
 
 
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
+def stop_server(server: subprocess.Popen, grace: float = 30) -> None:
+    """End a process started with ``start_new_session=True`` and its whole group: SIGTERM, then SIGKILL
+    after ``grace`` seconds, then SIGKILL to any child (a task process) that outlived its parent."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    except ProcessLookupError:
+        pass
 
 
 def interruptible() -> None:

@@ -11,8 +11,6 @@ process group of its own, bound to 127.0.0.1 (the scheduler's log server is skip
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 import urllib.error
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from mltrace_airflow.demo import stop_server
 from tests.plugin.airflow_server import BIN, Airflow, free_port
 
 EXAMPLE_DAGS = ("churn_training", "churn_batch_predict", "churn_report")
@@ -54,19 +53,7 @@ class Service:
     def stop(self) -> None:
         """SIGTERM to the whole group, then SIGKILL to whatever is left of it."""
         try:
-            for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(timeout=wait)
-                except subprocess.TimeoutExpired:
-                    continue
-            try:  # children (task processes) that outlived their parent are still in the group
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_server(self.proc, grace=20)
         finally:
             self.log.close()
 
