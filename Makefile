@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := .demo
 
-.PHONY: install chromium demo demo-plain test lint bench bench-airflow clean
+.PHONY: install chromium demo demo-plain test test-fast lint bench bench-airflow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ chromium:
 
 demo: install
 	rm -rf $(DEMO)
-	$(BIN)/python -m mltrace_airflow.demo --home $(DEMO)
+	$(BIN)/python scripts/demo.py --home $(DEMO)
 
 # The same pipeline in plain Python, without Airflow (mltrace_core's API only).
 demo-plain: install
@@ -44,9 +44,19 @@ demo-plain: install
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace recent --limit 6
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace trace data/predictions/churn_scores.csv
 
-test: install chromium
-	$(BIN)/ruff check .
+# The whole suite, as CI runs it: the linters, the fast group in random order (it must not depend on the
+# order tests run in), then every test on both backends.
+test: install chromium lint
+	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q
 	$(BIN)/pytest
+
+# The inner loop: core and web app on SQLite, no Airflow processes, in random order; under a minute.
+test-fast: install
+	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q -x
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python bench/core_bench.py

@@ -28,17 +28,16 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
-from mltrace_airflow.demo import start_server, stop_server
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests/support
+from tests.support.processes import HungServer, free_port, start_api_server, stop_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("MLTRACE_BENCH_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -127,41 +126,11 @@ def setup_airflow(pairs: int, small: int, executor: int) -> Path:
     return home
 
 
-class HungServer:
-    """Accepts TCP connections on loopback and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.held.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
-
-
-def start_api_server(home: Path) -> subprocess.Popen:
+def api_server(home: Path) -> subprocess.Popen:
     """An API server: the execution API that LocalExecutor task processes talk to."""
-    port = dead_port()
+    port = free_port()
     os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}/"
-    return start_server(home, port)
-
-
-def dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return start_api_server(home / "api-server.log", port)
 
 
 def conn_env(uri: str) -> str:
@@ -288,7 +257,7 @@ def main() -> None:
     for row in rows:
         print(row, flush=True)
 
-    dead = f"postgresql://postgres@127.0.0.1:{dead_port()}/mltrace"
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/mltrace"
     d = run_pairs(bag.dags["bench_pairs"], dead, out, args.rounds)
     spooled = len(mltrace_core.Spool(home / "spool" / "mltrace_default").pending())
     print(summary("dead store (refused)", *d, f" {spooled} runs spooled"), flush=True)
@@ -310,7 +279,7 @@ def main() -> None:
             f"\nLocalExecutor: every try a process of its own ({args.executor_pairs} pairs, one try at a time)\n"
         )
         print(HEADER)
-        server = start_api_server(home)
+        server = api_server(home)
         try:
             for name, uri in cases:
                 d = run_pairs(bag.dags["bench_pairs_executor"], uri, out, 1, executor=True)

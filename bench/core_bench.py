@@ -94,7 +94,9 @@ def bench_store(store, history_runs: int) -> dict[str, str]:
     # 3. Traces, with the SQL statements each costs. Statistics first, as autovacuum keeps them on a live
     # PostgreSQL store (11,000 runs logged in a minute are more than its 10 % threshold).
     if store.engine.dialect.name == "postgresql":
-        with store.engine.begin() as conn:  # committed: statistics written in a rolled-back transaction vanish
+        with (
+            store.engine.begin() as conn
+        ):  # committed: statistics written in a rolled-back transaction vanish
             conn.exec_driver_sql("ANALYZE")
     for label, output in (("trace 1,000-deep chain", "c1000"), ("trace 10,000-run DAG", "dag-final")):
         nodes = len(store.trace(output).nodes)

@@ -129,7 +129,7 @@ def bench(uri: str, runs: int, repeat: int) -> tuple[dict, list[tuple[str, float
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from mltrace_airflow.plugin.app import create_app
+    from mltrace_airflow.web.app import create_app
 
     store = mltrace_core.Store(uri, timeout=600)
     filled = fill(store, runs)

@@ -1,5 +1,9 @@
 """Fixtures shared by every test: real stores on SQLite and PostgreSQL, and a clean environment.
 
+Airflow's test environment (a temporary AIRFLOW_HOME, see ``tests/support/airflow_env.py``) is set up
+here, once for the whole session, before any test module can import airflow: ``pytest tests/plugin``
+alone never touches ``~/airflow``, and the test folders run in any order.
+
 PostgreSQL: ``MLTRACE_TEST_PG_URI`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) must
 reach a server that lets us create a database. Without one the PostgreSQL half is skipped with the
 reason, unless ``MLTRACE_REQUIRE_POSTGRES=1`` (CI), where that is an error.
@@ -8,19 +12,24 @@ reason, unless ``MLTRACE_REQUIRE_POSTGRES=1`` (CI), where that is an error.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import mltrace_core
 from mltrace_core import api, config
-from mltrace_core.config import normalize_uri
-from tests.timeline import at
+from tests.support.airflow_env import configure
+from tests.support.stores import (
+    PG_ADMIN_URI,
+    create_pg_database,
+    drop_pg_database,
+    empty_pg,
+    pg_admin_engine,
+)
+from tests.support.timeline import at
 
-PG_ADMIN_URI = os.environ.get("MLTRACE_TEST_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = "run_dependencies, run_inputs, run_outputs, component_tags, component_runs, pointers, components"
+AIRFLOW_HOME = configure()  # before any test module imports airflow (none of the imports above does)
 
 
 @pytest.fixture(autouse=True)
@@ -37,17 +46,11 @@ def clean_env(monkeypatch, tmp_path) -> Iterator[None]:
     api._stores.clear()
 
 
-def _pg_admin_engine():
-    return create_engine(
-        normalize_uri(PG_ADMIN_URI), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """The admin URI of a reachable PostgreSQL server, or a skip (a failure in CI)."""
     try:
-        engine = _pg_admin_engine()
+        engine = pg_admin_engine()
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
@@ -57,23 +60,6 @@ def pg_server() -> str:
             pytest.fail(reason + " (MLTRACE_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
     return PG_ADMIN_URI
-
-
-def create_pg_database(admin_uri: str, prefix: str = "mltrace_test") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    engine = _pg_admin_engine()
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return PG_ADMIN_URI.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_pg_database(uri: str) -> None:
-    name = uri.rsplit("/", 1)[1]
-    engine = _pg_admin_engine()
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -93,13 +79,6 @@ def fresh_pg_database(pg_server) -> Iterator[str]:
     uri = create_pg_database(pg_server)
     yield uri
     drop_pg_database(uri)
-
-
-def empty_pg(uri: str) -> None:
-    engine = create_engine(normalize_uri(uri))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

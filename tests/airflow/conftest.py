@@ -5,17 +5,15 @@ and spool of its own, reached the way a deployment reaches them: through an Airf
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 
-from tests.airflow_env import TEST_DAGS, configure
+import pytest
 
-AIRFLOW_HOME = configure()  # before anything imports airflow
-
-import pytest  # noqa: E402
-
-import mltrace_core  # noqa: E402
-from tests.airflow.helpers import connection_env  # noqa: E402
+import mltrace_core
+from tests.conftest import AIRFLOW_HOME
+from tests.support.airflow import connection_env
+from tests.support.airflow_env import TEST_DAGS
+from tests.support.processes import free_port
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +54,7 @@ def listener_registered(airflow_db):
     """The mltrace listener, registered as the plugin registers it (a no-op if the plugin did)."""
     from airflow.sdk.listener import get_listener_manager
 
-    from mltrace_airflow.plugin import listener
+    from mltrace_airflow.task import listener
 
     get_listener_manager().add_listener(listener)
     return listener
@@ -84,6 +82,4 @@ def lineage_store(monkeypatch, store_uri) -> Iterator[mltrace_core.Store]:
 @pytest.fixture
 def dead_port() -> int:
     """A loopback port nobody listens on: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()

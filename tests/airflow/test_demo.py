@@ -4,21 +4,16 @@ LocalExecutor process, the listener registered by the installed plugin (no test 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
 import mltrace_core
+from tests.support.airflow_env import REPO
+from tests.support.processes import free_port
 
-pytestmark = pytest.mark.airflow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
 @pytest.mark.timeout(600)
@@ -28,8 +23,7 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "mltrace_airflow.demo",
+            str(REPO / "scripts" / "demo.py"),
             "--home",
             str(home),
             "--port",

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mltrace_core.cli import cli
-from tests.airflow.helpers import run_dag, runs_of, ti_url
+from tests.support.airflow import run_dag, runs_of, ti_url
 
 pytestmark = pytest.mark.airflow
 

@@ -5,8 +5,6 @@ strict mode fails the task instead."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import pytest
@@ -15,8 +13,9 @@ from click.testing import CliRunner
 import mltrace_core
 from mltrace_core import Spool
 from mltrace_core.cli import cli
-from tests.airflow.helpers import connection_env, run_dag, runs_of
 from tests.airflow.test_example_dags import training_rows
+from tests.support.airflow import connection_env, run_dag, runs_of
+from tests.support.processes import HungServer
 
 pytestmark = pytest.mark.airflow
 
@@ -107,35 +106,9 @@ def test_strict_mode_fails_the_task_instead(dags, monkeypatch, dead_port, lineag
     assert spool_of().pending() == []  # a failed try is not spooled as a success
 
 
-class HungServer:
-    """A loopback TCP server that accepts connections and never says a word."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
-
-
 @pytest.mark.timeout(60)
 def test_a_hung_store_costs_at_most_the_configured_bound(monkeypatch, airflow_db):
-    from mltrace_airflow.operators.delivery import deliver_try
+    from mltrace_airflow.task.delivery import deliver_try
     from mltrace_core import ExternalIdentity, RunRecord
 
     server = HungServer()

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.airflow.helpers import run_dag, runs_of, ti_url
+from tests.support.airflow import run_dag, runs_of, ti_url
 
 pytestmark = pytest.mark.airflow
 
@@ -23,7 +23,7 @@ def step_path() -> str:
 
 @pytest.mark.timeout(120)
 def test_listener_logs_every_try_of_an_untraced_dag(dags, lineage_store, trace_all):
-    from mltrace_airflow.operators import tracing
+    from mltrace_airflow.task import delivery
 
     dr = run_dag(dags, "mltrace_untraced")
     assert dr.state == "success"
@@ -36,7 +36,7 @@ def test_listener_logs_every_try_of_an_untraced_dag(dags, lineage_store, trace_a
         # logged by its traced operator, once: the listener saw the mark and skipped it
         (c + "traced_step", "traced_step", -1, 1, "success", (TABLE,), ()),
     ]
-    assert tracing._handled == set()
+    assert delivery._by_operator == set()
 
     runs = {
         (r.external.task_id, r.external.try_number): r
@@ -52,12 +52,12 @@ def test_listener_logs_every_try_of_an_untraced_dag(dags, lineage_store, trace_a
 
 @pytest.mark.timeout(120)
 def test_without_trace_all_tasks_only_traced_operators_log(dags, lineage_store, listener_registered):
-    from mltrace_airflow.operators import tracing
+    from mltrace_airflow.task import delivery
 
     dr = run_dag(dags, "mltrace_untraced")
     assert dr.state == "success"
     assert [row[1] for row in runs_of(lineage_store, dr)] == ["traced_step"]
-    assert tracing._handled == set()  # no marks left behind for a listener that is not listening
+    assert delivery._by_operator == set()  # no marks left behind for a listener that is not listening
 
 
 @pytest.mark.timeout(120)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow.helpers import run_dag, runs_of
+from tests.support.airflow import run_dag, runs_of
 
 pytestmark = pytest.mark.airflow
 
@@ -112,7 +112,7 @@ def test_traced_refuses_an_operator_whose_own_arguments_it_would_take_over(airfl
 def test_pointer_forms_dag_authors_write(tmp_path, airflow_db):
     from airflow.sdk import Asset
 
-    from mltrace_airflow.operators.tasktry import RunHandle, as_pointers, with_versions
+    from mltrace_airflow.task.tasktry import RunHandle, as_pointers, with_versions
     from mltrace_core import InvalidInputError, IOPointer
 
     model = tmp_path / "model.json"

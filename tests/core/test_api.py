@@ -8,7 +8,7 @@ import pytest
 
 import mltrace_core as mltrace
 from mltrace_core import InvalidInputError, MltraceError
-from tests.timeline import at
+from tests.support.timeline import at
 
 
 @pytest.fixture

@@ -196,7 +196,7 @@ def test_max_depth_truncates(store, log):
 def test_deep_chain_does_not_recurse(store):
     # 1,500 levels: the prototype's recursive trace dies near 1,000.
     from mltrace_core import RunRecord
-    from tests.timeline import at
+    from tests.support.timeline import at
 
     for i in range(1500):
         store.log(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mltrace_core import ExternalIdentity, InvalidInputError, NotFoundError
-from tests.timeline import at
+from tests.support.timeline import at
 
 
 def test_recent_is_newest_first_and_limited(store, log):

@@ -12,7 +12,7 @@ import mltrace_core
 from mltrace_core import ExternalIdentity, RunRecord, Spool, StoreUnavailableError
 from mltrace_core.cli import cli
 from mltrace_core.spool import deliver
-from tests.timeline import at
+from tests.support.timeline import at
 
 DEAD = "postgresql://postgres@127.0.0.1:9/nothing"  # nothing listens on port 9
 

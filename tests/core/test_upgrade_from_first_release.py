@@ -12,7 +12,7 @@ import mltrace_core
 from mltrace_core import db
 from mltrace_core.cli import cli
 from mltrace_core.config import normalize_uri
-from tests.timeline import at
+from tests.support.timeline import at
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -18,7 +18,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from mltrace_airflow.plugin.app import create_app
+from mltrace_airflow.web.app import create_app
 from mltrace_core import ExternalIdentity
 
 ROOT = "/mltrace"

@@ -137,7 +137,7 @@ def test_cross_site_json_writes_are_refused(client, lineage, store):
 
 
 def test_store_down_is_a_503_without_credentials(auth_manager):
-    from mltrace_airflow.plugin.app import create_app
+    from mltrace_airflow.web.app import create_app
     from mltrace_core import Store
     from tests.plugin.conftest import client_as
 
@@ -150,7 +150,7 @@ def test_store_down_is_a_503_without_credentials(auth_manager):
 
 
 def test_a_broken_store_provider_is_a_503(auth_manager):
-    from mltrace_airflow.plugin.app import create_app
+    from mltrace_airflow.web.app import create_app
     from tests.plugin.conftest import client_as
 
     def broken():
@@ -163,7 +163,7 @@ def test_a_broken_store_provider_is_a_503(auth_manager):
 
 
 def test_a_failing_connection_lookup_is_a_503_that_reveals_nothing(auth_manager):
-    from mltrace_airflow.plugin.app import create_app
+    from mltrace_airflow.web.app import create_app
     from tests.plugin.conftest import client_as
 
     def failing():

@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from mltrace_airflow.plugin.app import create_app
+from mltrace_airflow.web.app import create_app
 from tests.plugin.conftest import ROOT, client_as, mounted
 
 SAMPLE_PATH_PARAMS = {"run_id": "1", "component": "ingest", "tag": "data", "filename": "trace.js"}

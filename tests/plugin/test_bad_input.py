@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import mltrace_core
-from mltrace_airflow.plugin.app import create_app
-from mltrace_airflow.plugin.links import Links
+from mltrace_airflow.web.app import create_app
+from mltrace_airflow.web.links import Links
 from tests.plugin.conftest import ROOT, client_as
-from tests.plugin.helpers import Page
+from tests.support.pages import Page
 
 PAYLOADS = st.sampled_from(
     [

@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
-from mltrace_airflow.plugin.commands import Command, CommandError, parse
+from mltrace_airflow.web.commands import Command, CommandError, parse
 from tests.plugin.conftest import COMPONENT, ODD, ROOT, S3, TAG
-from tests.plugin.helpers import Page
+from tests.support.pages import Page
 
 
 @pytest.mark.parametrize(

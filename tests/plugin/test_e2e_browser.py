@@ -21,10 +21,10 @@ from urllib.parse import quote, urlencode
 import pytest
 
 import mltrace_core
-from mltrace_airflow.plugin.app import create_app
-from tests.plugin.airflow_server import Airflow, ApiServer
+from mltrace_airflow.web.app import create_app
+from tests.support.airflow_server import Airflow, ApiServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900), pytest.mark.slow]
 
 CHROME_FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
@@ -127,7 +127,7 @@ def wait(driver, condition, timeout: float = 30):
 def login(driver, base: str, user: str) -> None:
     from selenium.webdriver.common.by import By
 
-    from tests.plugin.airflow_server import PASSWORDS
+    from tests.support.airflow_server import PASSWORDS
 
     driver.delete_all_cookies()
     driver.get(base + "/auth/login/")

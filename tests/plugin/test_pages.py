@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tests.plugin.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
-from tests.plugin.helpers import Page
+from tests.support.pages import Page
 
 AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 import mltrace_core
 from mltrace_airflow.plugin import MltracePlugin
-from mltrace_airflow.plugin.app import create_app
+from mltrace_airflow.web.app import create_app
 from tests.plugin.conftest import ROOT, client_as
 
 
@@ -59,7 +59,7 @@ def test_external_views_are_valid_for_airflows_api():
 
 def test_listener_module_is_registered():
     listeners = MltracePlugin().listeners
-    assert [m.__name__ for m in listeners] == ["mltrace_airflow.plugin.listener"]
+    assert [m.__name__ for m in listeners] == ["mltrace_airflow.task.listener"]
     assert callable(listeners[0].on_task_instance_success)
 
 
@@ -67,7 +67,7 @@ def test_a_missing_listener_module_does_not_break_the_plugin(monkeypatch):
     from mltrace_airflow import plugin
 
     plugin._listeners.cache_clear()
-    monkeypatch.setattr(plugin, "LISTENER_MODULE", "mltrace_airflow.plugin.no_such_listener")
+    monkeypatch.setattr(plugin, "LISTENER_MODULE", "mltrace_airflow.task.no_such_listener")
     try:
         assert MltracePlugin().listeners == []
     finally:

@@ -2,7 +2,7 @@
 ``api-server``, the LocalExecutor, a PostgreSQL metadata database of its own on the shared server, the
 example DAGs of ``dags/``, every task traced into the store named by ``AIRFLOW_CONN_MLTRACE_DEFAULT``.
 
-It extends the browser test's :class:`~tests.plugin.airflow_server.Airflow` (FAB auth manager and its
+It extends the browser test's :class:`~tests.support.airflow_server.Airflow` (FAB auth manager and its
 users, ``airflow`` commands in subprocesses with their own environment) and starts every service in a
 process group of its own, bound to 127.0.0.1 (the scheduler's log server is skipped: it would bind
 0.0.0.0), stopped group by group in :meth:`Deployment.stop`, whatever happened.
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from mltrace_airflow.demo import stop_server
-from tests.plugin.airflow_server import BIN, Airflow, free_port
+from tests.support.airflow_server import BIN, Airflow
+from tests.support.processes import free_port, stop_server
 
 EXAMPLE_DAGS = ("churn_training", "churn_batch_predict", "churn_report")
 TERMINAL = {"success", "failed"}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import mltrace_core
 from mltrace_core import InvalidInputError, MltraceError, NotFoundError
 from mltrace_core.cli import cli
-from tests.timeline import at
+from tests.support.timeline import at
 
 NASTY = st.sampled_from(
     [

@@ -11,11 +11,11 @@ import socket
 
 import pytest
 
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.reliability.checks import parallel_runs
 from tests.reliability.deployment import Deployment
+from tests.support.stores import create_pg_database, drop_pg_database
 
-pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 REDIS = ("127.0.0.1", 6379)
 
 

@@ -15,6 +15,8 @@ import mltrace_core
 from mltrace_core.models import components, pointers, runs
 from tests.reliability.oracle import expected_dependencies, snapshot
 
+pytestmark = pytest.mark.slow
+
 PROCESSES, RUNS = 8, 500
 T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
 

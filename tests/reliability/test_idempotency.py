@@ -28,10 +28,10 @@ from tests.airflow.conftest import (  # noqa: F401  (fixtures: configure Airflow
     listener_registered,
     mltrace_settings,
 )
-from tests.airflow.helpers import run_dag
-from tests.reliability.pg_instance import dedicated_postgres
+from tests.support.airflow import run_dag
+from tests.support.pg_instance import dedicated_postgres
 
-pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "pw-" + secrets.token_hex(10)
 BOUND = 2.0  # [mltrace] timeout

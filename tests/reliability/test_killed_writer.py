@@ -15,6 +15,8 @@ import pytest
 import mltrace_core
 from tests.reliability.oracle import expected_dependencies, snapshot
 
+pytestmark = pytest.mark.slow
+
 WRITER = textwrap.dedent(
     """
     import sys

@@ -30,9 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from mltrace_airflow.plugin import bounded
-from tests.conftest import create_pg_database, drop_pg_database
-from tests.plugin.airflow_server import BIN, free_port
+from mltrace_airflow.web import bounded
 from tests.reliability import airflow_lineage
 from tests.reliability.checks import (
     airflow_tries,
@@ -43,9 +41,12 @@ from tests.reliability.checks import (
     wait_for,
 )
 from tests.reliability.deployment import Deployment
-from tests.reliability.pg_instance import dedicated_postgres
+from tests.support.airflow_server import BIN
+from tests.support.pg_instance import dedicated_postgres
+from tests.support.processes import free_port
+from tests.support.stores import create_pg_database, drop_pg_database
 
-pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "pw-" + secrets.token_hex(10)  # distinctive: searched for in every page, log and file
 

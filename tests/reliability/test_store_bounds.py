@@ -22,8 +22,10 @@ import time
 import pytest
 
 import mltrace_core
-from tests.plugin.airflow_server import BIN
-from tests.reliability.pg_instance import dedicated_postgres
+from tests.support.airflow_server import BIN
+from tests.support.pg_instance import dedicated_postgres
+
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 2.0
 

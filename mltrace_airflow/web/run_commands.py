@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from mltrace_airflow.plugin import auth
-from mltrace_airflow.plugin.commands import CommandError, parse
-from mltrace_airflow.plugin.links import Links
+from mltrace_airflow.web import auth
+from mltrace_airflow.web.commands import CommandError, parse
+from mltrace_airflow.web.links import Links
 from mltrace_core import InvalidInputError, NotFoundError, Store
 
 

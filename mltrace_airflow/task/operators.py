@@ -27,9 +27,9 @@ from airflow.sdk.exceptions import (
 )
 
 from mltrace_airflow import config
-from mltrace_airflow.operators import tasktry
-from mltrace_airflow.operators.delivery import deliver_try, guard
-from mltrace_airflow.operators.tasktry import RunHandle
+from mltrace_airflow.task import tasktry
+from mltrace_airflow.task.delivery import deliver_try, guard
+from mltrace_airflow.task.tasktry import RunHandle
 
 TRACE_TEMPLATE_FIELDS: tuple[str, ...] = ("inputs", "outputs")
 TRACING_ARGUMENTS = (
@@ -46,17 +46,6 @@ _ACTIVE = "mltrace_tracing"  # context key: this try's run is being traced by an
 _NOT_ENDED = (TaskDeferred, TaskAwaitingInput, AirflowRescheduleException, AirflowSkipException)
 # Raised by operators that succeeded and signal something to the scheduler.
 _SUCCEEDED = (DownstreamTasksSkipped, DagRunTriggerException)
-
-# Idempotency keys of the tries a traced operator handled in this process: the listener skips them.
-_handled: set[str] = set()
-
-
-def handled_by_operator(key: str | None) -> bool:
-    """Whether a traced operator already wrote (or spooled) the run of this try; consumes the mark."""
-    if key is None or key not in _handled:
-        return False
-    _handled.discard(key)
-    return True
 
 
 def current_run() -> RunHandle:
@@ -165,10 +154,7 @@ class TracingMixin:
                 notes=handle.notes,
                 code_version=handle.code_version,
             )
-            key = tasktry.try_key(current.ti)
-            if key is not None and config.trace_all_tasks():  # only the listener reads (and clears) marks
-                _handled.add(key)
-            deliver_try(record, self.mltrace_conn_id, strict=strict)
+            deliver_try(record, self.mltrace_conn_id, strict=strict, by_operator=True)
 
 
 def _enabled() -> bool:

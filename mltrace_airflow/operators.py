@@ -3,16 +3,16 @@
 from mltrace_airflow.operators import TracedPythonOperator, TracedBashOperator, traced, traced_task
 """
 
-from mltrace_airflow.operators.decorator import traced_task
-from mltrace_airflow.operators.delivery import LineageError
-from mltrace_airflow.operators.tasktry import RunHandle
-from mltrace_airflow.operators.tracing import (
+from mltrace_airflow.task.decorator import traced_task
+from mltrace_airflow.task.delivery import LineageError
+from mltrace_airflow.task.operators import (
     TracedBashOperator,
     TracedPythonOperator,
     TracingMixin,
     current_run,
     traced,
 )
+from mltrace_airflow.task.tasktry import RunHandle
 
 __all__ = [
     "LineageError",

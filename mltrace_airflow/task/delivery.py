@@ -42,10 +42,32 @@ class LineageError(MltraceError):
     """Strict mode: a task try's run could not be written (the task try fails with this error)."""
 
 
-def deliver_try(record: RunRecord, conn_id: str | None = None, *, strict: bool | None = None) -> int | None:
+# Idempotency keys of the tries a traced operator delivered in this process: the listener skips them.
+_by_operator: set[str] = set()
+
+
+def delivered_by_operator(key: str | None) -> bool:
+    """Whether a traced operator already delivered (wrote or spooled) the run of this try; consumes the
+    mark (the listener asks once per try)."""
+    if key is None or key not in _by_operator:
+        return False
+    _by_operator.discard(key)
+    return True
+
+
+def deliver_try(
+    record: RunRecord,
+    conn_id: str | None = None,
+    *,
+    strict: bool | None = None,
+    by_operator: bool = False,
+) -> int | None:
     """Write ``record`` to the store of ``conn_id`` (default: :func:`config.conn_id`) within the
     configured time bound; spool it if the store cannot take it. Returns the run id, or ``None`` when
-    the run was spooled. In strict mode a failure raises :class:`LineageError` and nothing is spooled."""
+    the run was spooled. In strict mode a failure raises :class:`LineageError` and nothing is spooled.
+    ``by_operator``: a traced operator delivers it, so the listener (if on) leaves this try alone."""
+    if by_operator and record.external is not None and record.external.key and config.trace_all_tasks():
+        _by_operator.add(record.external.key)  # only the listener reads (and clears) the marks
     conn_id = conn_id or config.conn_id()
     strict = config.strict() if strict is None else strict
     bound = config.timeout()

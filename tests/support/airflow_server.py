@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mltrace_airflow.demo import stop_server
+from tests.support.processes import free_port, stop_server, wait_for_url
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -37,12 +35,6 @@ with get_application_builder() as ab:
     for name, role, password in %r:
         sm.add_user(name, name, "user", name + "@example.com", sm.find_role(role), password=password)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -122,18 +114,9 @@ class ApiServer:
         )
 
     def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"api-server exited with {self.proc.returncode}: {self.tail()}")
-            try:
-                with urllib.request.urlopen(self.airflow.base + "/api/v2/monitor/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"api-server not ready after {timeout}s: {self.tail()}")
+        if not wait_for_url(self.airflow.base + "/api/v2/monitor/health", self.proc, timeout):
+            state = f"exited with {self.proc.returncode}" if self.proc.poll() is not None else "not ready"
+            raise RuntimeError(f"api-server {state} after {timeout}s: {self.tail()}")
 
     def tail(self) -> str:
         self.log.flush()

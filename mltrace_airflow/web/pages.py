@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 
-from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from mltrace_airflow.plugin import auth, deps, tabs
-from mltrace_airflow.plugin.commands import HELP
-from mltrace_airflow.plugin.deps import StoreDep
-from mltrace_airflow.plugin.links import Links
-from mltrace_airflow.plugin.run_commands import run_command
+from mltrace_airflow.compat import GetUserDep
+from mltrace_airflow.web import auth, deps, tabs
+from mltrace_airflow.web.commands import HELP
+from mltrace_airflow.web.deps import StoreDep
+from mltrace_airflow.web.links import Links
+from mltrace_airflow.web.run_commands import run_command
 from mltrace_core import InvalidInputError, Store
 
 router = APIRouter()

@@ -1,6 +1,6 @@
 """The mltrace Airflow plugin (entry point ``airflow.plugins``: ``mltrace``).
 
-It only wires things up: the web app (``app.create_app``) mounted at ``/mltrace`` on the API server, a
+It only wires things up: the web app (``mltrace_airflow.web.app.create_app``) mounted at ``/mltrace`` on the API server, a
 "mltrace" entry under Browse, a task-instance tab and a DAG-run tab, and the listener that traces every
 task. Nothing is built in the class body: each attribute is computed on first use in the process that
 asks (the API server asks for the app; task processes only for the listener), then reused.
@@ -19,12 +19,12 @@ from airflow.plugins_manager import AirflowPlugin
 log = logging.getLogger(__name__)
 
 URL_PREFIX = "/mltrace"
-LISTENER_MODULE = "mltrace_airflow.plugin.listener"
+LISTENER_MODULE = "mltrace_airflow.task.listener"
 
 
 @cache
 def _fastapi_apps() -> tuple[dict[str, Any], ...]:
-    from mltrace_airflow.plugin.app import create_app
+    from mltrace_airflow.web.app import create_app
 
     return ({"app": create_app(), "url_prefix": URL_PREFIX, "name": "mltrace"},)
 

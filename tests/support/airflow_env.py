@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEST_DAGS = REPO / "tests" / "airflow" / "dags"
 _MARK = "MLTRACE_TEST_AIRFLOW_HOME"
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"

@@ -21,8 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mltrace_airflow import __version__
-from mltrace_airflow.plugin import api, auth, bounded, errors, pages
-from mltrace_airflow.plugin.links import Links
+from mltrace_airflow.web import api, auth, bounded, errors, pages
+from mltrace_airflow.web.links import Links
 from mltrace_core import MltraceError, Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ With ``[mltrace] trace_all_tasks = True`` (``AIRFLOW__MLTRACE__TRACE_ALL_TASKS=T
 that ends in a task process (success, or failure, including a failure that will be retried) becomes
 one run, component ``<dag_id>.<task_id>``, with the task's ``inlets`` as inputs and its ``outlets``
 as outputs (Assets, named by their URI). It goes through the same code as the traced operators
-(:mod:`mltrace_airflow.operators.tasktry`, :func:`~mltrace_airflow.operators.delivery.deliver_try`),
+(:mod:`mltrace_airflow.task.tasktry`, :func:`~mltrace_airflow.task.delivery.deliver_try`),
 so the same try is the same run: a try a traced operator already logged is skipped.
 
 Only task processes are traced: state changes made elsewhere (a task marked failed in the UI, a
@@ -12,20 +12,19 @@ zombie reaped by the scheduler) carry no task object and no inlets, and a lineag
 stall the scheduler or the API server.
 
 The module imports nothing heavy and holds no state besides Airflow's own, so the plugin can list it
-(``listeners=[mltrace_airflow.plugin.listener]``) and tests can register it directly.
+(``listeners=[mltrace_airflow.task.listener]``) and tests can register it directly.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from airflow.listeners import hookimpl
 
 from mltrace_airflow import config
-from mltrace_airflow.operators import tasktry
-from mltrace_airflow.operators.delivery import deliver_try, guard
-from mltrace_airflow.operators.tracing import handled_by_operator
+from mltrace_airflow.compat import running_task_instance_class
+from mltrace_airflow.task import tasktry
+from mltrace_airflow.task.delivery import deliver_try, delivered_by_operator, guard
 
 
 @hookimpl
@@ -42,7 +41,7 @@ def _log_try(ti: Any, error: Any) -> None:
     with guard("tracing a task try (trace_all_tasks)"):
         if config.disabled() or not config.trace_all_tasks() or not _in_task_process(ti):
             return
-        if handled_by_operator(tasktry.try_key(ti)):
+        if delivered_by_operator(tasktry.try_key(ti)):
             return  # a traced operator logged this try, with more than inlets/outlets
         task = ti.task
         record = tasktry.build_record(
@@ -57,10 +56,5 @@ def _log_try(ti: Any, error: Any) -> None:
 
 
 def _in_task_process(ti: Any) -> bool:
-    # A task process has the task runner loaded; other processes are not made to import it here.
-    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
-    return (
-        runner is not None
-        and isinstance(ti, runner.RuntimeTaskInstance)
-        and getattr(ti, "task", None) is not None
-    )
+    runtime_ti = running_task_instance_class()
+    return runtime_ti is not None and isinstance(ti, runtime_ti) and getattr(ti, "task", None) is not None

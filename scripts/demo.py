@@ -1,6 +1,9 @@
 """The demo behind ``make demo``: a local Airflow with the example DAGs traced into mltrace, and its UI.
 
-    python -m mltrace_airflow.demo [--home .demo] [--port 8080] [--no-serve]
+    python scripts/demo.py [--home .demo] [--port 8080] [--no-serve]
+
+It runs from a checkout (the example DAGs of ``dags/``, the process helpers of ``tests/support``); the
+installed package does not ship it.
 
 1. A fresh Airflow home in ``<home>/airflow`` (SQLite metadata DB, FAB auth manager, an ``admin`` user),
    the example DAGs of ``dags/``, their data under ``<home>/data``; the Airflow API server starts on
@@ -25,12 +28,15 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # a checkout tool: tests/support is importable from the repo root
+
+from tests.support.processes import port_free, start_api_server, stop_server  # noqa: E402
 
 DAG_IDS = ("churn_training", "churn_batch_predict", "churn_report")
 MARKER = ".mltrace-demo"
@@ -65,7 +71,7 @@ def fresh_home(home: Path) -> None:
             sys.exit(f"{home} exists and is not an mltrace demo directory; pick another --home")
         shutil.rmtree(home)
     (home / "airflow").mkdir(parents=True)
-    (home / MARKER).write_text("created by python -m mltrace_airflow.demo\n")
+    (home / MARKER).write_text("created by scripts/demo.py\n")
 
 
 def step(message: str) -> None:
@@ -107,50 +113,12 @@ def show(args: list[str]) -> None:
     subprocess.run([sys.executable, "-m", "mltrace_core", *args], check=True)
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def start_server(home: Path, port: int) -> subprocess.Popen:
-    """The Airflow API server (UI, REST API, the execution API the task processes talk to, /mltrace)."""
-    log = open(home / "api-server.log", "w")  # noqa: SIM115 (the server keeps writing to it)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its workers stop with it
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2)
-            return server
-        except OSError:
-            time.sleep(0.5)
-    stop_server(server)
-    sys.exit(f"the Airflow API server did not start; see {home / 'api-server.log'}")
-
-
-def stop_server(server: subprocess.Popen, grace: float = 30) -> None:
-    """End a process started with ``start_new_session=True`` and its whole group: SIGTERM, then SIGKILL
-    after ``grace`` seconds, then SIGKILL to any child (a task process) that outlived its parent."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+    """The Airflow API server of the demo, its log in ``<home>/api-server.log``."""
     try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        return start_api_server(home / "api-server.log", port)
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def interruptible() -> None:
@@ -180,9 +148,7 @@ def serve(server: subprocess.Popen, port: int, home: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m mltrace_airflow.demo", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python scripts/demo.py", description=__doc__.splitlines()[0])
     parser.add_argument("--home", default=".demo", help="demo directory, recreated (default .demo)")
     parser.add_argument("--dags", default=None, help="DAG folder (default: dags/ of this checkout)")
     parser.add_argument("--port", type=int, default=8080)
@@ -192,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     home = Path(args.home).resolve()
-    dags = Path(args.dags).resolve() if args.dags else Path(__file__).resolve().parent.parent / "dags"
+    dags = Path(args.dags).resolve() if args.dags else REPO / "dags"
     if not (dags / "churn_training.py").exists():
         sys.exit(f"no example DAGs in {dags}; pass --dags")
     if not port_free(args.port):

@@ -7,7 +7,7 @@ try's run and lists the others.
 
 from __future__ import annotations
 
-from mltrace_airflow.plugin import deps
+from mltrace_airflow.web import deps
 from mltrace_core import Run, Store
 
 

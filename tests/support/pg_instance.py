@@ -25,13 +25,9 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.processes import free_port
+
 SUPERUSER = "postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _bindir() -> Path | None:

@@ -16,12 +16,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
-from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, AssetDetails
-from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_view
 from fastapi import Depends, HTTPException, Request, status
+
+from mltrace_airflow.compat import (
+    COOKIE_NAME_JWT_TOKEN,
+    AccessView,
+    AssetDetails,
+    BaseUser,
+    GetUserDep,
+    get_auth_manager,
+    requires_access_view,
+)
 
 CSRF_FIELD = "csrf_token"
 EDIT_DENIED = "Flagging and unflagging outputs needs the permission to edit assets."

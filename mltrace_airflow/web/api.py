@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from mltrace_airflow.plugin import auth, deps, tabs
-from mltrace_airflow.plugin.deps import StoreDep
+from mltrace_airflow.web import auth, deps, tabs
+from mltrace_airflow.web.deps import StoreDep
 from mltrace_core import InvalidInputError
 
 router = APIRouter()

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
-
-from mltrace_airflow.operators.tracing import TRACE_TEMPLATE_FIELDS, TracedPythonOperator
+from mltrace_airflow.compat import DecoratedOperator, task_decorator_factory
+from mltrace_airflow.task.operators import TRACE_TEMPLATE_FIELDS, TracedPythonOperator
 
 
 class _TracedDecoratedOperator(DecoratedOperator, TracedPythonOperator):

@@ -1,0 +1,106 @@
+"""Servers the tests, benches and the demo start: free loopback ports, an Airflow API server, waiting for
+a URL to answer, stopping a process group, and a TCP server that never answers (a hung store)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (connections to it are refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_url(url: str, proc: subprocess.Popen | None = None, timeout: float = 180) -> bool:
+    """Poll ``url`` until it answers (any HTTP status below 500); ``False`` if ``proc`` exits first or
+    ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def start_api_server(log_path: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``airflow api-server`` on 127.0.0.1:``port`` (UI, REST API, the execution API task processes talk
+    to, /mltrace), in a process group of its own, its output in ``log_path``; returns once it answers."""
+    log = open(log_path, "w")  # noqa: SIM115 (the server keeps writing to it)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,  # its workers stop with it
+    )
+    if not wait_for_url(f"http://127.0.0.1:{port}/api/v2/monitor/health", server):
+        stop_server(server)
+        raise RuntimeError(f"the Airflow API server did not start; see {log_path}")
+    return server
+
+
+def stop_server(server: subprocess.Popen, grace: float = 30) -> None:
+    """End a process started with ``start_new_session=True`` and its whole group: SIGTERM, then SIGKILL
+    after ``grace`` seconds, then SIGKILL to any child (a task process) that outlived its parent."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class HungServer:
+    """A loopback TCP server that accepts connections and never says a word (a store that hangs)."""
+
+    def __init__(self, backlog: int = 64) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()

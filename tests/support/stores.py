@@ -1,0 +1,49 @@
+"""Test databases: a PostgreSQL server to create throwaway databases on, and emptying a store.
+
+``MLTRACE_TEST_PG_URI`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) names a server that
+lets us create databases; every database made here has a unique name, so test runs can share a server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from sqlalchemy import create_engine, text
+
+from mltrace_core.config import normalize_uri
+from mltrace_core.models import Base
+
+PG_ADMIN_URI = os.environ.get("MLTRACE_TEST_PG_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_admin_engine():
+    return create_engine(
+        normalize_uri(PG_ADMIN_URI), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+
+
+def create_pg_database(admin_uri: str, prefix: str = "mltrace_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN_URI.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(uri: str) -> None:
+    name = uri.rsplit("/", 1)[1]
+    engine = pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def empty_pg(uri: str) -> None:
+    """Every mltrace table emptied (ids restart at 1), the schema kept."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    engine = create_engine(normalize_uri(uri))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
