@@ -1,7 +1,7 @@
 """Fixtures shared by every test: real stores on SQLite and PostgreSQL, and a clean environment.
 
 Airflow's test environment (a temporary AIRFLOW_HOME, see ``tests/support/airflow_env.py``) is set up
-here, once for the whole session, before any test module can import airflow: ``pytest tests/plugin``
+here, once for the whole session, before any test module can import airflow: ``pytest tests/web``
 alone never touches ``~/airflow``, and the test folders run in any order.
 
 PostgreSQL: ``MLTRACE_TEST_PG_URI`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) must
@@ -30,6 +30,7 @@ from tests.support.stores import (
 from tests.support.timeline import at
 
 AIRFLOW_HOME = configure()  # before any test module imports airflow (none of the imports above does)
+pytest_plugins = ["tests.support.airflow_fixtures"]  # dags, airflow_db, lineage_store, ... for every folder
 
 
 @pytest.fixture(autouse=True)

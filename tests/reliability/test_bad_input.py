@@ -1,5 +1,5 @@
 """Bad input through the Python API and the CLI: a clear typed error, or an exact round trip; never a
-crash, never a half-written run. (The web routes have their own property tests in tests/plugin.)"""
+crash, never a half-written run. (The web routes have their own property tests in tests/web.)"""
 
 from __future__ import annotations
 

@@ -22,12 +22,6 @@ from click.testing import CliRunner
 
 import mltrace_core
 from mltrace_core.cli import cli
-from tests.airflow.conftest import (  # noqa: F401  (fixtures: configure Airflow before it is imported)
-    airflow_db,
-    dags,
-    listener_registered,
-    mltrace_settings,
-)
 from tests.support.airflow import run_dag
 from tests.support.pg_instance import dedicated_postgres
 
@@ -70,7 +64,7 @@ def runs_of_try(store, dr) -> list:
 
 
 @pytest.mark.timeout(180)
-def test_a_write_that_times_out_then_completes_is_stored_once(dags, pg, store_uri, caplog, tmp_path):  # noqa: F811
+def test_a_write_that_times_out_then_completes_is_stored_once(dags, pg, store_uri, caplog, tmp_path):
     store = mltrace_core.Store(store_uri, timeout=10)
     try:
         first = run_dag(dags, "mltrace_one_task")  # the task process's store now holds an open connection

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TEST_DAGS = REPO / "tests" / "airflow" / "dags"
+TEST_DAGS = REPO / "tests" / "task" / "dags"
 _MARK = "MLTRACE_TEST_AIRFLOW_HOME"
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 

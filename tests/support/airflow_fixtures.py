@@ -1,4 +1,5 @@
-"""Real Airflow for the integration tests: one AIRFLOW_HOME and metadata DB for the session, the DAGs
+"""Pytest fixtures for tests that run real Airflow (a plugin of tests/conftest.py, so every test folder
+has them): one AIRFLOW_HOME and metadata DB for the session, the DAGs
 run with ``dag.test()`` in this process (Airflow's warm-up is paid once), and each test's mltrace store
 and spool of its own, reached the way a deployment reaches them: through an Airflow connection."""
 
@@ -10,9 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 import mltrace_core
-from tests.conftest import AIRFLOW_HOME
 from tests.support.airflow import connection_env
-from tests.support.airflow_env import TEST_DAGS
+from tests.support.airflow_env import TEST_DAGS, configure
 from tests.support.processes import free_port
 
 
@@ -21,7 +21,7 @@ def airflow_db():
     from airflow.utils import db
 
     db.initdb()
-    return AIRFLOW_HOME
+    return configure()
 
 
 @pytest.fixture(scope="session")

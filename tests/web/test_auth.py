@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from mltrace_airflow.web.app import create_app
-from tests.plugin.conftest import ROOT, client_as, mounted
+from tests.web.conftest import ROOT, client_as, mounted
 
 SAMPLE_PATH_PARAMS = {"run_id": "1", "component": "ingest", "tag": "data", "filename": "trace.js"}
 WRITES = {f"{ROOT}/api/flag", f"{ROOT}/api/unflag", f"{ROOT}/flag", f"{ROOT}/command"}

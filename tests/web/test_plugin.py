@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import mltrace_core
 from mltrace_airflow.plugin import MltracePlugin
 from mltrace_airflow.web.app import create_app
-from tests.plugin.conftest import ROOT, client_as
+from tests.web.conftest import ROOT, client_as
 
 
 def test_entry_point_names_the_plugin_class():

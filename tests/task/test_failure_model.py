@@ -13,9 +13,9 @@ from click.testing import CliRunner
 import mltrace_core
 from mltrace_core import Spool
 from mltrace_core.cli import cli
-from tests.airflow.test_example_dags import training_rows
 from tests.support.airflow import connection_env, run_dag, runs_of
 from tests.support.processes import HungServer
+from tests.task.test_example_dags import training_rows
 
 pytestmark = pytest.mark.airflow
 

@@ -7,8 +7,8 @@ from urllib.parse import quote
 import pytest
 
 from mltrace_airflow.web.commands import Command, CommandError, parse
-from tests.plugin.conftest import COMPONENT, ODD, ROOT, S3, TAG
 from tests.support.pages import Page
+from tests.web.conftest import COMPONENT, ODD, ROOT, S3, TAG
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 import mltrace_core
 from mltrace_airflow.web.app import create_app
 from mltrace_airflow.web.links import Links
-from tests.plugin.conftest import ROOT, client_as
 from tests.support.pages import Page
+from tests.web.conftest import ROOT, client_as
 
 PAYLOADS = st.sampled_from(
     [

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mltrace_core.cli import cli
-from tests.plugin.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
+from tests.web.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
 
 API = f"{ROOT}/api"
 
@@ -139,7 +139,7 @@ def test_cross_site_json_writes_are_refused(client, lineage, store):
 def test_store_down_is_a_503_without_credentials(auth_manager):
     from mltrace_airflow.web.app import create_app
     from mltrace_core import Store
-    from tests.plugin.conftest import client_as
+    from tests.web.conftest import client_as
 
     down = Store("postgresql://mltrace:s3cret-pw@127.0.0.1:1/nowhere", timeout=2)
     c = client_as(create_app(lambda: down), "admin")
@@ -151,7 +151,7 @@ def test_store_down_is_a_503_without_credentials(auth_manager):
 
 def test_a_broken_store_provider_is_a_503(auth_manager):
     from mltrace_airflow.web.app import create_app
-    from tests.plugin.conftest import client_as
+    from tests.web.conftest import client_as
 
     def broken():
         raise ValueError(
@@ -164,7 +164,7 @@ def test_a_broken_store_provider_is_a_503(auth_manager):
 
 def test_a_failing_connection_lookup_is_a_503_that_reveals_nothing(auth_manager):
     from mltrace_airflow.web.app import create_app
-    from tests.plugin.conftest import client_as
+    from tests.web.conftest import client_as
 
     def failing():
         raise RuntimeError("could not connect to postgresql://airflow:hunter2@metadata-db/airflow")

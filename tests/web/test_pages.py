@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.plugin.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
 from tests.support.pages import Page
+from tests.web.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
 
 AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"
 
