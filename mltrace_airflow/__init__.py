@@ -1,10 +1,13 @@
 """mltrace for Apache Airflow: the lineage hook, traced operators, the listener and the UI plugin."""
 
-__version__ = "0.1.0"
+from mltrace_core import __version__  # one version for the whole distribution
 
 
 def get_provider_info() -> dict:
-    """Provider metadata (the ``apache_airflow_provider`` entry point): the hook and its connection type."""
+    """Provider metadata (the ``apache_airflow_provider`` entry point): the hook, its connection type, and
+    the ``[mltrace]`` configuration section (``airflow config list`` shows it, with its defaults)."""
+    from mltrace_airflow.config import provider_config
+
     return {
         "package-name": "mltrace-airflow",
         "name": "mltrace",
@@ -15,4 +18,5 @@ def get_provider_info() -> dict:
         ],
         "hooks": [{"integration-name": "mltrace", "python-modules": ["mltrace_airflow.hooks.mltrace"]}],
         "integrations": [{"integration-name": "mltrace", "tags": ["software"]}],
+        "config": provider_config(),
     }

@@ -1,85 +1,189 @@
-"""The ``[mltrace]`` section of Airflow's configuration, read when used (never at import time).
+"""The ``[mltrace]`` section of Airflow's configuration: every option declared once, here, read when used.
+
+:data:`OPTIONS` is the one declaration of each option (name, type, default, description). From it come
+the getters below, the ``config`` part of the provider info (so ``airflow config list`` shows the
+section with its descriptions and defaults, as it does for the OpenLineage provider) and the
+configuration reference in ``docs/``.
 
 Each option is an ordinary Airflow option: set it in ``airflow.cfg`` under ``[mltrace]`` or with the
 environment variable ``AIRFLOW__MLTRACE__<OPTION>``; Airflow's own precedence applies (environment
-variable > ``_CMD``/``_SECRET`` variants > ``airflow.cfg`` > the default given here). A value that does
-not parse is reported once as a warning and the default is used: a typo in lineage settings must not
-fail a task.
+variable > ``_CMD``/``_SECRET`` variants of sensitive options > ``airflow.cfg`` > the default declared
+here). Nothing is read at import time: a change applies from the next task try. A value that does not
+parse is reported once as a warning and the default is used: a typo in lineage settings must not fail
+a task.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from mltrace_core import config as core_config
 
 log = logging.getLogger(__name__)
 
 SECTION = "mltrace"
 DEFAULT_CONN_ID = "mltrace_default"
-DEFAULT_TIMEOUT = 5.0
 _warned: set[tuple[str, str]] = set()
 
 
+@dataclass(frozen=True)
+class Option:
+    """One ``[mltrace]`` option. ``default`` is the text Airflow would hold (``None``: unset)."""
+
+    name: str
+    type: str  # "boolean" | "string" | "float"
+    default: str | None
+    description: str
+    example: str | None = None
+    sensitive: bool = False
+    version_added: str | None = None
+
+    @property
+    def env(self) -> str:
+        return f"AIRFLOW__{SECTION.upper()}__{self.name.upper()}"
+
+    def provider_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "description": self.description,
+            "version_added": self.version_added,
+            "type": self.type,
+            "example": self.example,
+            "default": self.default,
+        }
+        if self.sensitive:
+            info["sensitive"] = True
+        return info
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "conn_id",
+        "string",
+        DEFAULT_CONN_ID,
+        "The Airflow Connection of the lineage store, for traced operators, the listener and the mltrace "
+        "tab alike (an operator's ``mltrace_conn_id`` argument wins for its own runs). With no such "
+        "connection the store is ``MLTRACE_DB_URI``, else ``sqlite:///$AIRFLOW_HOME/mltrace.db``.",
+        example="lineage_store",
+    ),
+    Option(
+        "trace_all_tasks",
+        "boolean",
+        "False",
+        "Trace every task try of every DAG with no DAG changes: the listener logs each try that ends in a "
+        "task process, with the task's inlets as inputs and its outlets as outputs.",
+    ),
+    Option(
+        "timeout",
+        "float",
+        "5",
+        "Seconds one lineage write may take from a task, end to end (connecting, waiting for locks, the "
+        "statements, whatever the network does), before it is given up and the run is spooled. It bounds "
+        "what a dead or hung store can cost a task try. Between 0 and 3600.",
+        example="2",
+    ),
+    Option(
+        "spool_dir",
+        "string",
+        None,
+        "Where runs wait while the store is unreachable (one subdirectory per connection). Default: "
+        "``$MLTRACE_SPOOL_DIR``, else ``$AIRFLOW_HOME/mltrace_spool`` -- the same directory ``mltrace "
+        "spool replay`` uses by default in an Airflow environment.",
+        example="/var/lib/airflow/mltrace_spool",
+    ),
+    Option(
+        "strict",
+        "boolean",
+        "False",
+        "When True, a traced operator whose run cannot be written fails its task try (nothing is "
+        "spooled; Airflow's retries write it again) instead of logging a warning and spooling the run. "
+        "The listener cannot fail a task and always spools.",
+    ),
+    Option(
+        "disabled",
+        "boolean",
+        "False",
+        "Kill switch: traced operators run exactly as their untraced classes and the listener does nothing.",
+    ),
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def provider_config() -> dict[str, Any]:
+    """The ``config`` entry of the provider info: the ``[mltrace]`` section as Airflow documents options."""
+    return {
+        SECTION: {
+            "description": "mltrace: lineage of ML pipelines (the store, tracing, the spool).",
+            "options": {option.name: option.provider_info() for option in OPTIONS},
+        }
+    }
+
+
+# -- the getters: one per option --------------------------------------------------------------------------
 def disabled() -> bool:
-    """Kill switch: ``[mltrace] disabled`` (``AIRFLOW__MLTRACE__DISABLED``), default False.
-    When True, traced operators run exactly as their untraced classes and the listener does nothing."""
-    return _boolean("disabled", False)
+    """``[mltrace] disabled`` (see :data:`OPTIONS`)."""
+    return _boolean("disabled")
 
 
 def trace_all_tasks() -> bool:
-    """``[mltrace] trace_all_tasks`` (``AIRFLOW__MLTRACE__TRACE_ALL_TASKS``), default False: the
-    listener logs every task try of every DAG from its inlets/outlets."""
-    return _boolean("trace_all_tasks", False)
+    """``[mltrace] trace_all_tasks``."""
+    return _boolean("trace_all_tasks")
 
 
 def conn_id() -> str:
-    """The connection of the lineage store: an operator's ``mltrace_conn_id`` argument, else
-    ``[mltrace] conn_id`` (``AIRFLOW__MLTRACE__CONN_ID``), else ``mltrace_default``. (With no such
-    connection the hook falls back to ``MLTRACE_DB_URI``, then ``sqlite:///$AIRFLOW_HOME/mltrace.db``.)"""
-    return _get("conn_id") or DEFAULT_CONN_ID
+    """``[mltrace] conn_id``: the store's connection id."""
+    return _get("conn_id") or _default("conn_id")
+
+
+def strict() -> bool:
+    """``[mltrace] strict``."""
+    return _boolean("strict")
 
 
 def timeout() -> float:
-    """Seconds one run write may take before it is given up and spooled: ``[mltrace] timeout``
-    (``AIRFLOW__MLTRACE__TIMEOUT``), default 5. It bounds what a dead or hung store costs a task try."""
+    """``[mltrace] timeout``, seconds in (0, 3600]."""
     raw = _get("timeout")
+    default = float(_default("timeout"))
     if raw is None:
-        return DEFAULT_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
     if not 0 < value <= 3600:
-        _warn_once("timeout", f"[mltrace] timeout must be seconds in (0, 3600], not {raw!r}")
-        return DEFAULT_TIMEOUT
+        _warn_once(
+            "timeout", f"[mltrace] timeout must be seconds in (0, 3600], not {raw!r}; using {default:g}"
+        )
+        return default
     return value
 
 
 def spool_dir(connection: str | None = None) -> Path:
-    """Where runs wait while the store is unreachable: ``[mltrace] spool_dir``
-    (``AIRFLOW__MLTRACE__SPOOL_DIR``), else env ``MLTRACE_SPOOL_DIR``, else ``$AIRFLOW_HOME/mltrace_spool``.
+    """``[mltrace] spool_dir``, else the core's default spool directory (see
+    :func:`mltrace_core.config.spool_dir`: ``$MLTRACE_SPOOL_DIR``, else ``$AIRFLOW_HOME/mltrace_spool``).
 
     With ``connection``, the directory of that connection's store: ``<spool_dir>/<conn_id>``, so that a
     replay never sends a run to another store than the one it was meant for."""
-    base = _get("spool_dir") or os.environ.get("MLTRACE_SPOOL_DIR")
-    root = Path(base).expanduser() if base else airflow_home() / "mltrace_spool"
+    configured = _get("spool_dir")
+    root = Path(configured).expanduser() if configured else core_config.spool_dir()
     if connection is None:
         return root
-    return root / re.sub(r"[^\w.-]", "_", connection)
+    return root / spool_subdir(connection)
 
 
-def strict() -> bool:
-    """``[mltrace] strict`` (``AIRFLOW__MLTRACE__STRICT``), default False. When True, a traced
-    operator whose run cannot be written fails its task try (nothing is spooled; Airflow's retries
-    write it again) instead of logging a warning and spooling the run."""
-    return _boolean("strict", False)
+def spool_subdir(connection: str) -> str:
+    """The spool subdirectory of an Airflow connection id (a safe file name)."""
+    return re.sub(r"[^\w.-]", "_", connection)
 
 
-def airflow_home() -> Path:
-    """``$AIRFLOW_HOME``, else ``~/airflow`` (Airflow's own default)."""
-    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+# -- reading ------------------------------------------------------------------------------------------------
+def _default(option: str) -> str:
+    default = BY_NAME[option].default
+    assert default is not None, option
+    return default
 
 
 def _get(option: str) -> str | None:
@@ -89,7 +193,8 @@ def _get(option: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _boolean(option: str, default: bool) -> bool:
+def _boolean(option: str) -> bool:
+    default = _default(option).lower() == "true"
     raw = _get(option)
     if raw is None:
         return default

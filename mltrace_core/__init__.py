@@ -7,6 +7,7 @@ with mltrace.run("featurize", inputs=["raw.csv"], outputs=["features.parquet"]):
 mltrace.trace("features.parquet")
 """
 
+from mltrace_core import stores
 from mltrace_core.api import (
     backtrace,
     create_component,
@@ -90,6 +91,7 @@ __all__ = [
     "review_flagged_outputs",
     "run",
     "set_db_uri",
+    "stores",
     "tag_component",
     "trace",
     "unflag_all",

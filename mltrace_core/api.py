@@ -9,29 +9,20 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mltrace_core.config import get_db_uri
+from mltrace_core import stores
 from mltrace_core.records import Component, Review, Run, RunDetail, Trace
 from mltrace_core.runs import ComponentRun, IOPointer, PointerLike
 from mltrace_core.store import Store
 
-_stores: dict[str, Store] = {}
-_stores_lock = threading.Lock()
-
 
 def default_store() -> Store:
-    """The store for the current :func:`get_db_uri` (one per URI, reused)."""
-    uri = get_db_uri()
-    store = _stores.get(uri)
-    if store is None:
-        with _stores_lock:
-            store = _stores.setdefault(uri, Store(uri))
-    return store
+    """The store for the current :func:`get_db_uri`, from the process's registry (:mod:`.stores`)."""
+    return stores.get()
 
 
 def create_component(name: str, description: str = "", owner: str = "", tags: Iterable[str] = ()) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from mltrace_core import stores
+from mltrace_core import validation as valid
 from mltrace_core.errors import MltraceError
 from mltrace_core.spool import Spool
 from mltrace_core.store import Store
@@ -22,7 +24,7 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.db_uri)
+            self._store = stores.get(self.db_uri)
         return self._store
 
 
@@ -65,7 +67,7 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @cli.command()
-@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, valid.MAX_LIMIT))
 @json_option
 @pass_ctx
 def recent(ctx: Context, limit: int, as_json: bool) -> None:
@@ -78,7 +80,7 @@ def recent(ctx: Context, limit: int, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("component")
-@click.argument("limit", required=False, default=10, type=click.IntRange(1, 10_000))
+@click.argument("limit", required=False, default=10, type=click.IntRange(1, valid.MAX_LIMIT))
 @json_option
 @pass_ctx
 def history(ctx: Context, component: str, limit: int, as_json: bool) -> None:
@@ -108,7 +110,9 @@ def inspect(ctx: Context, run_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("output")
-@click.option("--depth", type=click.IntRange(0, 1_000_000), default=None, help="Stop this many levels up.")
+@click.option(
+    "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels up."
+)
 @json_option
 @pass_ctx
 def trace(ctx: Context, output: str, depth: int | None, as_json: bool) -> None:
@@ -121,7 +125,9 @@ def trace(ctx: Context, output: str, depth: int | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("pointer")
-@click.option("--depth", type=click.IntRange(0, 1_000_000), default=None, help="Stop this many levels down.")
+@click.option(
+    "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels down."
+)
 @json_option
 @pass_ctx
 def downstream(ctx: Context, pointer: str, depth: int | None, as_json: bool) -> None:
@@ -245,7 +251,9 @@ spool_dir = click.option(
     "--dir",
     "directory",
     default=None,
-    help="Spool directory (default: $MLTRACE_SPOOL_DIR or $MLTRACE_HOME/spool).",
+    help="A spool directory (default: $MLTRACE_SPOOL_DIR, else $AIRFLOW__MLTRACE__SPOOL_DIR, else "
+    "$AIRFLOW_HOME/mltrace_spool when AIRFLOW_HOME is set, else $MLTRACE_HOME/spool, with its "
+    "subdirectories: Airflow keeps one per connection).",
 )
 
 
@@ -253,26 +261,45 @@ spool_dir = click.option(
 @spool_dir
 @pass_ctx
 def replay(ctx: Context, directory: str | None) -> None:
-    """Write every spooled run to the store (idempotent: a run already there is not written twice)."""
-    box = Spool(directory)
-    pending = len(box.pending())
-    result = box.replay(ctx.store)
-    click.echo(f"Replayed {result.replayed} of {pending} spooled runs into the store")
-    if result.rejected:
-        click.echo(
-            f"{result.rejected} could not be read and were moved to {box.directory / 'rejected'}", err=True
+    """Write spooled runs into the store (idempotent: a run already there is not written twice). With
+    --dir, every run in that directory; without, the runs meant for this store in the default spool and
+    its subdirectories (runs meant for another store are left where they are)."""
+    pending = replayed = rejected = other = 0
+    left: list[str] = []
+    boxes = [Spool(directory)] if directory is not None else Spool().subspools()
+    for box in boxes:
+        pending += len(box.pending())
+        result = box.replay(ctx.store, match_store=directory is None)
+        replayed, rejected, other = (
+            replayed + result.replayed,
+            rejected + result.rejected,
+            other + result.other_store,
         )
-    if result.remaining:
-        click.echo(f"{result.remaining} remain in {box.directory}: {result.why}", err=True)
+        if result.rejected:
+            click.echo(
+                f"{result.rejected} could not be read and were moved to {box.directory / 'rejected'}",
+                err=True,
+            )
+        if result.remaining:
+            left.append(f"{result.remaining} remain in {box.directory}: {result.why}")
+    click.echo(f"Replayed {replayed} of {pending} spooled runs into the store")
+    if other:
+        click.echo(f"{other} spooled runs are meant for another store and were left in place")
+    for line in left:
+        click.echo(line, err=True)
+    if left:
         sys.exit(1)
 
 
 @spool.command()
 @spool_dir
 def status(directory: str | None) -> None:
-    """How many runs wait in the spool."""
-    box = Spool(directory)
-    click.echo(f"{len(box.pending())} spooled runs in {box.directory}")
+    """How many runs wait in the spool (and in each of its subdirectories that holds any)."""
+    root, *subspools = Spool(directory).subspools()
+    click.echo(f"{len(root.pending())} spooled runs in {root.directory}")
+    for box in subspools:
+        if box.pending():
+            click.echo(f"{len(box.pending())} spooled runs in {box.directory}")
 
 
 def main() -> None:

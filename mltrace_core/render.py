@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from mltrace_core import formats
 from mltrace_core.records import Component, Review, Run, RunDetail, Trace
 
-STATUS_STYLE = {"success": "green", "failed": "bold red", "running": "yellow"}
+STATUS_STYLE = {formats.SUCCESS: "green", formats.FAILED: "bold red", formats.RUNNING: "yellow"}
 MAX_TREE_DEPTH = 60  # deeper lineages print as a list: a 1,000-level tree is wider than any terminal
 
 
@@ -25,14 +26,10 @@ def console() -> Console:
 
 
 def when(ts: datetime | None) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+    return formats.when(ts) or "-"
 
 
-def seconds(value: float) -> str:
-    if value < 60:
-        return f"{value:.1f}s"
-    minutes, secs = divmod(int(value), 60)
-    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+seconds = formats.duration
 
 
 def status(value: str) -> Text:
@@ -50,8 +47,8 @@ def runs_table(runs: list[Run], title: str) -> None:
         console().print(f"{title}: no runs.")
         return
     table = Table(title=title, title_justify="left")
-    for col in ("ID", "Component", "Start (UTC)", "Took", "Status", "Inputs", "Outputs", ""):
-        fixed = col in ("ID", "Start (UTC)", "Took", "Status")
+    for col in ("ID", "Component", "Start", "Took", "Status", "Inputs", "Outputs", ""):
+        fixed = col in ("ID", "Start", "Took", "Status")
         table.add_column(col, overflow="fold", no_wrap=fixed, justify="right" if col == "ID" else "left")
     for run in runs:
         table.add_row(
@@ -196,7 +193,7 @@ def review(result: Review) -> None:
         return
     out.print(Text("Flagged: " + ", ".join(result.flagged), style="bold"))
     table = Table(title="Runs most common to their traces", title_justify="left")
-    for col in ("Count", "ID", "Component", "Start (UTC)", "Status"):
+    for col in ("Count", "ID", "Component", "Start", "Status"):
         table.add_column(col)
     for run, count in result.runs:
         table.add_row(str(count), str(run.id), Text(run.component), when(run.start), status(run.status))

@@ -3,6 +3,13 @@
 Each record is one JSON file named after its idempotency key, written to a temporary file, flushed to
 disk and renamed into place, so a crash leaves either the whole record or nothing. Replaying logs each
 file through the store (which ignores keys it already has) and deletes it after the commit.
+
+A spooled record also names the store it was meant for, by the store's fingerprint (never its URI: that
+may hold a password). ``mltrace spool replay`` without ``--dir`` looks through the default spool and its
+subdirectories (Airflow keeps one per connection) and replays only the runs meant for the store it was
+given, so one spool tree may serve several stores. A replay of one given spool directory (``--dir``, or a
+task replaying its own connection's spool) takes every run in it: the connection may have been fixed to
+point at its store's new address.
 """
 
 from __future__ import annotations
@@ -18,17 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mltrace_core.config import mltrace_home
+from mltrace_core import config
 from mltrace_core.errors import InvalidInputError, StoreUnavailableError
 from mltrace_core.runs import RunRecord
 
 log = logging.getLogger(__name__)
-
-
-def default_spool_dir() -> Path:
-    """``$MLTRACE_SPOOL_DIR``, else ``$MLTRACE_HOME/spool``."""
-    env = os.environ.get("MLTRACE_SPOOL_DIR")
-    return Path(env) if env else mltrace_home() / "spool"
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,27 @@ class ReplayResult:
     rejected: int = 0  # unreadable or invalid records, moved to ``rejected/``
     remaining: int = 0  # left for later (store unavailable, or out of time)
     why: str = ""  # why the rest was left for later
+    other_store: int = 0  # meant for another store: left alone
 
 
 class Spool:
+    """The spool in ``directory`` (default :func:`mltrace_core.config.spool_dir`)."""
+
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_spool_dir()
+        self.directory = Path(directory) if directory is not None else config.spool_dir()
 
     def __repr__(self) -> str:
         return f"Spool({str(self.directory)!r})"
 
-    def put(self, record: RunRecord) -> Path:
-        """Keep ``record`` durably; the same key spooled twice is one file."""
+    def put(self, record: RunRecord, store: str | None = None) -> Path:
+        """Keep ``record`` durably, for the store with fingerprint ``store`` (``None``: whichever store
+        replays it); the same key spooled twice is one file."""
         self.directory.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(record.key.encode()).hexdigest()[:32] + ".json"
         final = self.directory / name
         tmp = self.directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record.to_json(), fh)
+            json.dump({**record.to_json(), "store": store}, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
@@ -65,24 +70,37 @@ class Spool:
             return []
         return sorted(p for p in self.directory.glob("*.json") if p.is_file())
 
-    def replay(self, store, budget: float | None = None) -> ReplayResult:
+    def subspools(self) -> list[Spool]:
+        """This spool and the spools in its immediate subdirectories (Airflow's per-connection ones)."""
+        if not self.directory.is_dir():
+            return [self]
+        subdirs = sorted(p for p in self.directory.iterdir() if p.is_dir() and p.name != "rejected")
+        return [self, *(Spool(p) for p in subdirs)]
+
+    def replay(self, store, budget: float | None = None, match_store: bool = False) -> ReplayResult:
         """Log every spooled record into ``store`` (oldest run first). Stops early, keeping the rest,
-        when the store is unavailable or ``budget`` seconds have passed. One replayer at a time."""
+        when the store is unavailable or ``budget`` seconds have passed. One replayer at a time.
+        ``match_store``: only the records spooled for this very store (or for no known store)."""
         files = self.pending()
         if not files:
             return ReplayResult()
         with self._exclusive() as mine:
             if not mine:
                 return ReplayResult(remaining=len(files), why="another process is replaying this spool")
-            return self._replay(store, budget)
+            return self._replay(store, budget, store.fingerprint if match_store else None)
 
-    def _replay(self, store, budget: float | None) -> ReplayResult:
+    def _replay(self, store, budget: float | None, target: str | None) -> ReplayResult:
         deadline = None if budget is None else time.monotonic() + budget
         loaded = []
-        rejected = 0
+        rejected = other = 0
         for path in self.pending():
             try:
-                loaded.append((RunRecord.from_json(json.loads(path.read_text("utf-8"))), path))
+                data = json.loads(path.read_text("utf-8"))
+                meant_for = data.pop("store", None) if isinstance(data, dict) else None
+                if meant_for is not None and target is not None and meant_for != target:
+                    other += 1
+                    continue
+                loaded.append((RunRecord.from_json(data), path))
             except FileNotFoundError:
                 continue  # replayed meanwhile by someone else
             except (ValueError, KeyError, TypeError) as exc:
@@ -91,18 +109,18 @@ class Spool:
         replayed = 0
         for i, (record, path) in enumerate(loaded):
             if deadline is not None and time.monotonic() > deadline:
-                return ReplayResult(replayed, rejected, len(loaded) - i, f"out of time ({budget:g} s)")
+                return ReplayResult(replayed, rejected, len(loaded) - i, f"out of time ({budget:g} s)", other)
             try:
                 store.log(record)
             except StoreUnavailableError as exc:
-                return ReplayResult(replayed, rejected, len(loaded) - i, str(exc))
+                return ReplayResult(replayed, rejected, len(loaded) - i, str(exc), other)
             except InvalidInputError as exc:
                 rejected += self._reject(path, exc)
                 continue
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             replayed += 1
-        return ReplayResult(replayed, rejected, 0)
+        return ReplayResult(replayed, rejected, 0, other_store=other)
 
     def _reject(self, path: Path, exc: Exception) -> int:
         target = self.directory / "rejected"
@@ -141,7 +159,7 @@ def deliver(store, record: RunRecord, spool: Spool, replay_budget: float = 2.0) 
     try:
         run_id = store.log(record)
     except StoreUnavailableError:
-        spool.put(record)
+        spool.put(record, store=store.fingerprint)
         raise
     if spool.pending():
         spool.replay(store, budget=replay_budget)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from mltrace_core import catalog, db, lineage, queries
 from mltrace_core import validation as valid
-from mltrace_core.config import get_db_uri, redact_uri
+from mltrace_core.bound import CallBound
+from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fingerprint
 from mltrace_core.errors import InvalidInputError, MltraceError, StoreUnavailableError
 from mltrace_core.records import Component, ExternalIdentity, Review, Run, RunDetail, Trace
 from mltrace_core.runs import ComponentRun, RunRecord
@@ -29,17 +30,30 @@ _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detecte
 class Store:
     """A lineage store at ``uri`` (default: :func:`mltrace_core.get_db_uri`). Set up on first use.
 
-    ``timeout`` bounds, in seconds, connecting, waiting for locks and each statement."""
+    ``timeout`` bounds every call end to end, in seconds of wall-clock time: connecting, waiting for
+    locks, the statements, retries of transient conflicts, and whatever the network does (see
+    :mod:`mltrace_core.bound`). ``max_in_flight``: at most this many calls at once (admission control,
+    for a server that shares its threads); ``None`` for no limit. Most code gets its stores from
+    :func:`mltrace_core.stores.get`, one per URI and bounds in a process."""
 
-    def __init__(self, uri: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, uri: str | None = None, timeout: float = 30.0, max_in_flight: int | None = None
+    ) -> None:
         self.uri = uri or get_db_uri()
         self.timeout = timeout
+        self.max_in_flight = max_in_flight
+        self._bound = CallBound(timeout, max_in_flight, threaded=not _is_local(self.uri))
         self._engine: Engine | None = None
         self._ready = False
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Store({redact_uri(self.uri)!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable name of this store without its password (see :func:`config.store_fingerprint`)."""
+        return store_fingerprint(self.uri)
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -51,7 +65,8 @@ class Store:
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:
-        """One transaction on the store (set up on first use), errors translated."""
+        """One transaction on the store (set up on first use), errors translated. Not bounded in time by
+        itself: the store's own operations run inside :meth:`_read`/:meth:`_write`."""
         with self._translate():
             self._ensure_ready()
             with db.session_scope(self.engine, write=write) as s:
@@ -65,19 +80,18 @@ class Store:
                     self._ready = True
 
     def _read(self, fn, *args) -> T:
-        """``fn(session, *args)`` in a read transaction, bounded in time."""
-        return self._bounded(lambda: self._run_read(fn, args))
+        """``fn(session, *args)`` in a read transaction, within the time bound."""
+        return self._bounded(lambda deadline: self._run_read(fn, args))
 
     def _write(self, fn, *args) -> T:
-        """``fn(session, *args)`` in a write transaction, retrying transient conflicts, bounded in time."""
-        return self._bounded(lambda: self._run_write(fn, args))
+        """``fn(session, *args)`` in a write transaction, retrying transient conflicts, within the bound."""
+        return self._bounded(lambda deadline: self._run_write(fn, args, deadline))
 
     def _run_read(self, fn, args):
         with self.session() as s:
             return fn(s, *args)
 
-    def _run_write(self, fn, args):
-        deadline = time.monotonic() + self.timeout
+    def _run_write(self, fn, args, deadline: float):
         attempt = 0
         while True:
             try:
@@ -85,47 +99,20 @@ class Store:
                     return fn(s, *args)
             except StoreUnavailableError as exc:
                 attempt += 1
-                if not _transient(exc.__cause__) or time.monotonic() > deadline:
+                pause = min(0.5, 0.005 * 2**attempt) * random.random()
+                if not _transient(exc.__cause__) or time.monotonic() + pause >= deadline:
                     raise
-                time.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
+                time.sleep(pause)
 
-    def _bounded(self, call: Callable[[], T]) -> T:
-        """Every call gives up after its time bound, whatever the network does. A database server can
-        freeze with its connections open (a paused VM, a stuck disk): then neither its statement timeout
-        nor our connect timeout fires, and only a wall-clock bound helps. A call to a network store
-        runs in a thread of its own; past the bound the caller gets StoreUnavailableError and the pool
-        is replaced, so the stuck connection is never handed out again. (SQLite is in-process: its busy
-        timeout is the bound, and calls run on the caller's thread.)"""
-        if self._local:
-            return call()
-        box: dict = {}
-        done = threading.Event()
+    def _bounded(self, call: Callable[[float], T]) -> T:
+        """``call(deadline)`` within :attr:`timeout` (see :mod:`mltrace_core.bound`)."""
+        return self._bound.call(call, redact_uri(self.uri), self._drop_pool)
 
-        def work() -> None:
-            try:
-                box["value"] = call()
-            except BaseException as exc:  # handed to the caller below
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="mltrace-store-call", daemon=True).start()
-        # The server's own timeouts (statement, lock, connect = timeout) normally answer first; a write
-        # may retry until its deadline and then run one last statement, hence twice the timeout.
-        if not done.wait(2 * self.timeout + 1):
-            engine, self._engine = self._engine, None
-            if engine is not None:
-                engine.dispose(close=False)  # the stuck connection stays with its thread
-            raise StoreUnavailableError(
-                f"mltrace store {redact_uri(self.uri)} did not answer within {2 * self.timeout + 1:g} s"
-            )
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-
-    @property
-    def _local(self) -> bool:
-        return self.uri.startswith("sqlite")
+    def _drop_pool(self) -> None:
+        """A call did not answer in time: never hand its connection out again (it stays with its worker)."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose(close=False)
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -169,7 +156,7 @@ class Store:
         return revision
 
     def schema_revision(self) -> str | None:
-        def revision() -> str | None:
+        def revision(deadline: float) -> str | None:
             with self._translate():
                 return db.schema_revision(self.engine)
 
@@ -270,6 +257,11 @@ def _tags(tags) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = [tags]
     return tuple(valid.name(t, "tag") for t in tags)
+
+
+def _is_local(uri: str) -> bool:
+    """SQLite runs in this process: no network to freeze, so no worker thread is needed."""
+    return normalize_uri(uri).startswith("sqlite")
 
 
 def _transient(cause: BaseException | None) -> bool:

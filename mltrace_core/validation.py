@@ -7,6 +7,10 @@
   messages are cut, not rejected, because they come from the user's failing code.
 - versions: up to 256 bytes, same character rules as names.
 - run ids: positive integers below 2**63.
+- trace depths: 0 to :data:`MAX_DEPTH`; counts (limits): 1 to 10,000.
+
+Numbers typed by users (the CLI, query parameters, the command box) are parsed here too: a decimal
+string or an int, nothing else (no ``1e3``, no ``+5``, no surrounding words).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import unicodedata
 from datetime import datetime, timezone
 
 from mltrace_core.errors import InvalidInputError
+from mltrace_core.formats import STATUSES
 
 MAX_NAME_BYTES = 1024
 MAX_VERSION_BYTES = 256
 MAX_TEXT_CHARS = 65536
 MAX_RUN_ID = 2**63 - 1
-STATUSES = ("success", "failed", "running")
+MAX_DEPTH = 1_000_000  # levels of a trace; deeper than any lineage a store holds
+MAX_LIMIT = 10_000  # runs one listing returns
+MAX_INT32 = 2**31 - 1
 
 
 def name(value: object, what: str = "name", max_bytes: int = MAX_NAME_BYTES) -> str:
@@ -71,37 +78,58 @@ def text(value: object, what: str, truncate: bool = False) -> str:
     return value
 
 
+def whole_number(text: str) -> int | None:
+    """The integer a user typed (ASCII digits, optionally a leading ``-``), else ``None``. Digits only:
+    Python's ``int()`` would also take ``" 1_000 "`` and ``"١٢"``."""
+    digits = text.strip()
+    body = digits[1:] if digits.startswith("-") else digits
+    if not body or len(body) > 100 or not body.isascii() or not body.isdigit():
+        return None
+    return int(digits)
+
+
+def integer(value: object, what: str, low: int, high: int) -> int:
+    """An int (or a decimal string of one) between ``low`` and ``high``, else :class:`InvalidInputError`."""
+    if isinstance(value, str):
+        parsed = whole_number(value)
+        if parsed is None:
+            raise InvalidInputError(f"{what} must be an integer, not {value[:40]!r}")
+        value = parsed
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{what} must be an integer, not {type(value).__name__}")
+    if value < low or value > high:
+        raise InvalidInputError(f"{what} must be between {low} and {high}, not {value}")
+    return value
+
+
 def run_id(value: object) -> int:
-    """A run id from an int or a decimal string."""
-    if isinstance(value, bool):
-        raise InvalidInputError("run id must be an integer")
+    """A run id from an int or a decimal string (``#12`` is 12, as the pages print ids)."""
     if isinstance(value, str):
         stripped = value.strip().lstrip("#")
-        if not stripped.isascii() or not stripped.isdigit():
+        if whole_number(stripped) is None or stripped.startswith("-"):
             raise InvalidInputError(f"run id must be a positive integer, not {value[:40]!r}")
-        value = int(stripped)
-    if not isinstance(value, int):
-        raise InvalidInputError(f"run id must be an integer, not {type(value).__name__}")
-    if value < 1 or value > MAX_RUN_ID:
-        raise InvalidInputError(f"run id must be between 1 and {MAX_RUN_ID}, not {value}")
-    return value
+        value = stripped
+    return integer(value, "run id", 1, MAX_RUN_ID)
 
 
-def limit(value: object, what: str = "limit", maximum: int = 10_000) -> int:
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInputError(f"{what} must be an integer")
-    if value < 1 or value > maximum:
-        raise InvalidInputError(f"{what} must be between 1 and {maximum}, not {value}")
-    return value
+def limit(value: object, what: str = "limit", maximum: int = MAX_LIMIT) -> int:
+    """A number of runs to list: 1 to ``maximum``."""
+    return integer(value, what, 1, maximum)
 
 
 def depth(value: object) -> int:
-    """A maximum trace depth: 0 (just the producing run) or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(f"depth must be a non-negative integer, not {value!r}")
-    return value
+    """A maximum trace depth: 0 (just the producing run) to :data:`MAX_DEPTH`."""
+    return integer(value, "depth", 0, MAX_DEPTH)
+
+
+def map_index(value: object) -> int:
+    """An Airflow map index: -1 (not mapped) or more."""
+    return integer(value, "map_index", -1, MAX_INT32)
+
+
+def try_number(value: object) -> int:
+    """An Airflow try number: 1 or more."""
+    return integer(value, "try_number", 1, MAX_INT32)
 
 
 def status(value: object) -> str:
@@ -131,7 +159,7 @@ def external(value):
         field_value = getattr(value, attr)
         if field_value is not None and (isinstance(field_value, bool) or not isinstance(field_value, int)):
             raise InvalidInputError(f"external {attr} must be an integer")
-        if field_value is not None and abs(field_value) > 2**31 - 1:
+        if field_value is not None and abs(field_value) > MAX_INT32:
             raise InvalidInputError(f"external {attr} is out of range")
     if value.url is not None:
         name(value.url, "external url", 4096)

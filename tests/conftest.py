@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 import mltrace_core
-from mltrace_core import api, config
+from mltrace_core import config, stores
 from tests.support.airflow_env import configure
 from tests.support.stores import (
     PG_ADMIN_URI,
@@ -42,9 +42,7 @@ def clean_env(monkeypatch, tmp_path) -> Iterator[None]:
     config.set_db_uri(None)
     yield
     config.set_db_uri(None)
-    for store in api._stores.values():
-        store.dispose()
-    api._stores.clear()
+    stores.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,17 @@
 """MltraceHook: an Airflow Connection -> a core ``Store``. The only place that knows how Airflow names a
-database. No SQL here."""
+database. No SQL here, and no cache: stores come from the core's registry (:mod:`mltrace_core.stores`)."""
 
 from __future__ import annotations
-
-import os
-import threading
-from pathlib import Path
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy.engine import URL
 
-from mltrace_core import Store
+from mltrace_airflow import config
+from mltrace_core import Store, stores
+from mltrace_core import config as core_config
 from mltrace_core.config import normalize_uri
 
-_stores: dict[tuple[str, float], Store] = {}
 # Connection extras passed on to libpq (TLS, failover, keepalives). Timeouts and ``options`` are not:
 # the store sets them itself, to keep its time bound.
 _LIBPQ_EXTRAS = (
@@ -30,16 +27,11 @@ _LIBPQ_EXTRAS = (
     "keepalives_interval",
     "keepalives_count",
 )
-_stores_lock = threading.Lock()
 
 
 def fallback_uri() -> str:
     """No connection defined: env ``MLTRACE_DB_URI``, else ``sqlite:///$AIRFLOW_HOME/mltrace.db``."""
-    env = os.environ.get("MLTRACE_DB_URI")
-    if env:
-        return env
-    home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
-    return f"sqlite:///{Path(home) / 'mltrace.db'}"
+    return core_config.get_db_uri(home=core_config.airflow_home())
 
 
 def connection_uri(conn) -> str:
@@ -77,13 +69,15 @@ class MltraceHook(BaseHook):
     """Reach the mltrace lineage store named by an Airflow Connection (default ``mltrace_default``)."""
 
     conn_name_attr = "mltrace_conn_id"
-    default_conn_name = "mltrace_default"
+    default_conn_name = config.DEFAULT_CONN_ID
     conn_type = "mltrace"
     hook_name = "mltrace lineage store"
 
-    def __init__(self, mltrace_conn_id: str = default_conn_name, timeout: float = 30.0) -> None:
+    def __init__(self, mltrace_conn_id: str | None = None, timeout: float = stores.DEFAULT_TIMEOUT) -> None:
+        """``mltrace_conn_id``: default ``[mltrace] conn_id`` (``mltrace_default``). ``timeout``: the bound
+        of every call to the store, in seconds."""
         super().__init__()
-        self.mltrace_conn_id = mltrace_conn_id
+        self.mltrace_conn_id = mltrace_conn_id or config.conn_id()
         self.timeout = timeout
 
     def get_uri(self) -> str:
@@ -93,14 +87,10 @@ class MltraceHook(BaseHook):
             return fallback_uri()
         return connection_uri(conn)
 
-    def get_store(self) -> Store:
-        """The store for this connection; one per URI and timeout in a process, reused."""
-        key = (self.get_uri(), self.timeout)
-        with _stores_lock:
-            store = _stores.get(key)
-            if store is None:
-                store = _stores[key] = Store(key[0], timeout=self.timeout)
-        return store
+    def get_store(self, max_in_flight: int | None = None) -> Store:
+        """The store of this connection, bounded by the hook's ``timeout`` (and ``max_in_flight`` calls
+        at once, if given), from the process's registry."""
+        return stores.get(self.get_uri(), timeout=self.timeout, max_in_flight=max_in_flight)
 
     def get_conn(self) -> Store:
         return self.get_store()

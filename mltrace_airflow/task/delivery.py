@@ -2,9 +2,9 @@
 
 - Every lineage side effect runs under :func:`guard`: an error is logged as a warning with its
   traceback and the task goes on (in strict mode it is raised instead, failing the try).
-- A write is bounded in wall-clock time by ``[mltrace] timeout``, whatever the network does: it runs in
-  a short-lived worker thread the task waits for at most that long. The store's own timeouts (connect,
-  lock wait, statement) are set to the same bound, so normally the store gives up first.
+- A write is bounded in wall-clock time by ``[mltrace] timeout``, whatever the network does: the store
+  of the connection is made with that bound (see :mod:`mltrace_core.bound`), which covers connecting,
+  the schema check, lock waits, the statements and retries alike.
 - A run the store cannot take (unreachable, hung, old schema, misconfigured connection) goes to the
   durable spool of its connection before the try ends; the next successful write replays the spool,
   and so does ``mltrace spool replay``. Runs are keyed by their task try, so nothing is doubled.
@@ -13,16 +13,13 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
 
 from mltrace_airflow import config
-from mltrace_core import MltraceError, RunRecord, Spool, StoreUnavailableError
+from mltrace_core import MltraceError, RunRecord, Spool
 
 log = logging.getLogger("mltrace_airflow")
-T = TypeVar("T")
 REPLAY_BUDGET = 2.0  # seconds a successful write may spend replaying the spool
 
 
@@ -72,13 +69,14 @@ def deliver_try(
     strict = config.strict() if strict is None else strict
     bound = config.timeout()
     spool = Spool(config.spool_dir(conn_id))
+    store = None
     try:
         store = _store(conn_id, bound)
-        run_id = within(bound, store.log, record)
+        run_id = store.log(record)
     except Exception as exc:
         if strict:
             raise LineageError(f"mltrace could not write the run of {record.component}: {exc}") from exc
-        path = spool.put(record)
+        path = spool.put(record, store=store.fingerprint if store is not None else None)
         log.warning(
             "mltrace: the store did not take the run of %s (%s); spooled to %s, replayed on the next "
             "successful write or by `mltrace spool replay --dir %s`",
@@ -90,8 +88,7 @@ def deliver_try(
         return None
     if spool.pending():
         with guard("replaying the spool"):
-            budget = min(REPLAY_BUDGET, bound)
-            result = within(bound, spool.replay, store, budget)
+            result = spool.replay(store, budget=min(REPLAY_BUDGET, bound))
             log.info("mltrace: replayed %d spooled runs (%d left)", result.replayed, result.remaining)
     return run_id
 
@@ -100,28 +97,6 @@ def _store(conn_id: str, bound: float):
     from mltrace_airflow.hooks.mltrace import MltraceHook
 
     return MltraceHook(mltrace_conn_id=conn_id, timeout=bound).get_store()
-
-
-def within(seconds: float, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)``, given up after ``seconds`` (raising :class:`StoreUnavailableError`). The worker
-    thread is a daemon: a write still hanging when the try ends dies with the task process, and the
-    run is already in the spool."""
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["value"] = fn(*args)
-        except BaseException as exc:  # handed to the caller, who decides
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="mltrace-write", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise StoreUnavailableError(f"the mltrace store did not answer within {seconds:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,8 +1,15 @@
 """The mltrace web app: ``create_app()`` builds a FastAPI app over the core's queries.
 
 The plugin mounts it at ``/mltrace`` on the Airflow API server. Everything it shows comes from the store
-the ``store_provider`` returns; by default the one :class:`MltraceHook` names (the ``mltrace_default``
-Connection, else ``MLTRACE_DB_URI``, else SQLite in ``AIRFLOW_HOME``).
+the ``store_provider`` returns; by default the one :class:`MltraceHook` names for ``[mltrace] conn_id``
+(the Connection ``mltrace_default`` unless configured otherwise, else ``MLTRACE_DB_URI``, else SQLite in
+``AIRFLOW_HOME``) -- the same store the traced tasks write to.
+
+FastAPI runs the sync routes in AnyIO's thread pool, which the whole API server shares: the UI, the REST
+API and the execution API the task processes report to. So the app's store is bounded (see
+:mod:`mltrace_core.bound`): every call gives up after :data:`PAGE_TIMEOUT` seconds (a 503), and at most
+:data:`MAX_IN_FLIGHT` calls are in flight at once, so a frozen store can never hold more than that many of
+Airflow's threads.
 """
 
 from __future__ import annotations
@@ -13,17 +20,16 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from mltrace_airflow import __version__
-from mltrace_airflow.web import api, auth, bounded, errors, pages
+from mltrace_airflow import __version__, config
+from mltrace_airflow.web import api, auth, errors, pages
 from mltrace_airflow.web.links import Links
-from mltrace_core import MltraceError, Store, StoreUnavailableError
+from mltrace_core import MltraceError, Store, StoreUnavailableError, formats, stores
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -32,23 +38,26 @@ STATIC_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".png": "image/png", ".svg": "image/svg+xml"}
 
 StoreProvider = Callable[[], Store]
+PAGE_TIMEOUT = 10.0  # seconds a page waits for the store
+MAX_IN_FLIGHT = 8  # store calls in flight at once, across all requests
 
 
-def hook_store_provider(conn_id: str = "mltrace_default", ttl: float = 10.0) -> StoreProvider:
-    """The store of Airflow Connection ``conn_id`` (via :class:`MltraceHook`), looked up again at most
-    every ``ttl`` seconds: on the API server a Connection lookup is a metadata-database query. Its
-    timeouts are the pages' bound (:data:`bounded.TIMEOUT`)."""
+def hook_store_provider(ttl: float = 10.0) -> StoreProvider:
+    """The store of ``[mltrace] conn_id`` (via :class:`MltraceHook`), bounded for pages, from the core's
+    registry. The Connection is looked up again at most every ``ttl`` seconds (on the API server a
+    lookup is a metadata-database query), so a changed connection or ``conn_id`` applies within that."""
     from mltrace_airflow.hooks.mltrace import MltraceHook
 
-    cached: list = [None, 0.0]
+    looked_up: list = [None, 0.0]  # the store's URI, and when it was looked up
     lock = threading.Lock()
 
     def provide() -> Store:
         with lock:
-            if cached[0] is None or time.monotonic() - cached[1] > ttl:
-                store = MltraceHook(conn_id, timeout=bounded.TIMEOUT).get_store()
-                cached[0], cached[1] = store, time.monotonic()
-            return cached[0]
+            if looked_up[0] is None or time.monotonic() - looked_up[1] > ttl:
+                looked_up[0] = MltraceHook(config.conn_id()).get_uri()
+                looked_up[1] = time.monotonic()
+            uri = looked_up[0]
+        return stores.get(uri, timeout=PAGE_TIMEOUT, max_in_flight=MAX_IN_FLIGHT)
 
     return provide
 
@@ -94,22 +103,6 @@ def _static_file(folder: Path, filename: str) -> FileResponse:
     )
 
 
-def when(ts: datetime | None) -> str:
-    """A UTC time as the CLI prints it."""
-    if ts is None:
-        return ""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def seconds(value: float) -> str:
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, sec = divmod(int(round(value)), 60)
-    return f"{minutes} min {sec} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-
-
 def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     """The web app. ``store_provider``: a callable returning the :class:`Store` to show (tests pass one)."""
     provider = store_provider or hook_store_provider()
@@ -128,15 +121,13 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = when
-    env.filters["seconds"] = seconds
+    env.filters["when"] = formats.when
+    env.filters["seconds"] = formats.duration
     static_version = _static_version()
-
-    limits = bounded.Limits()
 
     def store() -> Store:
         try:
-            return bounded.BoundedStore(provider(), limits)  # type: ignore[return-value]
+            return provider()
         except MltraceError:
             raise
         except ValueError as exc:  # MltraceHook: a Connection it cannot use (names its id and type only)

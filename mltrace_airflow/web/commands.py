@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mltrace_core import validation as valid
+
 USAGE = {
     "recent": "recent [N]",
     "history": "history COMPONENT_NAME [N]",
@@ -47,7 +49,8 @@ def _unquote(text: str) -> tuple[str, bool]:
 
 
 def _count(word: str) -> int | None:
-    return int(word) if word.isascii() and word.isdigit() else None
+    number = valid.whole_number(word)
+    return number if number is not None and not word.strip().startswith("-") else None
 
 
 def parse(line: str) -> Command:

@@ -23,12 +23,8 @@ def limit(value: str | None, default: int, what: str = "limit") -> int:
 
 
 def depth(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise InvalidInputError(f"depth must be a whole number between 0 and 999999999, not {value[:40]!r}")
-    return int(text)
+    """A trace depth from a query parameter (none: the whole lineage)."""
+    return None if value is None or value == "" else valid.depth(value)
 
 
 def map_index(value: str | None) -> int | None:
@@ -36,18 +32,14 @@ def map_index(value: str | None) -> int | None:
     that means -1, as it does in Airflow."""
     if value is None or value == "":
         return None
-    if value.startswith("{"):
-        return -1
-    text = value.strip()
-    if not text.lstrip("-").isdigit() or not text.isascii() or len(text) > 10:
-        raise InvalidInputError(f"map_index must be an integer, not {value[:40]!r}")
-    return int(text)
+    return -1 if value.startswith("{") else valid.map_index(value)
 
 
 def try_number(value: str | None) -> int | None:
+    """None if not given (or Airflow's literal placeholder)."""
     if value is None or value == "" or value.startswith("{"):
         return None
-    return valid.limit(value, "try_number", maximum=2**31 - 1)
+    return valid.try_number(value)
 
 
 def airflow_id(value: str | None, what: str) -> str:

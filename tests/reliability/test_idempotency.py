@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import mltrace_core
+from mltrace_core import stores
 from mltrace_core.cli import cli
 from tests.support.airflow import run_dag
 from tests.support.pg_instance import dedicated_postgres
@@ -46,11 +47,7 @@ def store_uri(pg, monkeypatch, listener_registered) -> str:  # noqa: F811 (the i
     monkeypatch.setenv("AIRFLOW__MLTRACE__TIMEOUT", str(BOUND))
     monkeypatch.setenv("AIRFLOW__MLTRACE__TRACE_ALL_TASKS", "True")
     yield uri
-    from mltrace_airflow.hooks import mltrace as hook_module
-
-    for cached in hook_module._stores.values():
-        cached.dispose()
-    hook_module._stores.clear()
+    stores.clear()
 
 
 def spool():

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from mltrace_airflow.web import bounded
+from mltrace_airflow.web import app as web_app
 from tests.reliability import airflow_lineage
 from tests.reliability.checks import (
     airflow_tries,
@@ -301,7 +301,7 @@ def test_a_hung_store_stalls_neither_tasks_nor_the_api_server(airflow, token, pg
         # Every page got its 503 within the pages' bound (new connections give up after it; a request
         # finding every slot held by a stuck read is refused after a second).
         assert len(readers.answers) >= 20 and {status for status, _ in readers.answers} == {503}
-        assert max(seconds for _, seconds in readers.answers) < bounded.TIMEOUT + 5, readers.answers
+        assert max(seconds for _, seconds in readers.answers) < web_app.PAGE_TIMEOUT + 5, readers.answers
         assert len(spooled(airflow)) >= 7
     finally:
         pg.resume()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import mltrace_core
+from mltrace_core import stores
 from tests.support.airflow import connection_env
 from tests.support.airflow_env import TEST_DAGS, configure
 from tests.support.processes import free_port
@@ -72,11 +73,7 @@ def lineage_store(monkeypatch, store_uri) -> Iterator[mltrace_core.Store]:
     store = mltrace_core.Store(store_uri)
     yield store
     store.dispose()
-    from mltrace_airflow.hooks import mltrace as hook_module
-
-    for cached in hook_module._stores.values():
-        cached.dispose()
-    hook_module._stores.clear()
+    stores.clear()
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 import mltrace_core
 from mltrace_core import Spool
 from mltrace_core.cli import cli
 from tests.support.airflow import connection_env, run_dag, runs_of
 from tests.support.processes import HungServer
+from tests.support.stores import create_pg_database, drop_pg_database, pg_admin_engine
 from tests.task.test_example_dags import training_rows
 
 pytestmark = pytest.mark.airflow
@@ -134,3 +136,49 @@ def test_a_hung_store_costs_at_most_the_configured_bound(monkeypatch, airflow_db
         assert json.loads(path.read_text())["key"] == "airflow:d:r:t:-1:1"
     finally:
         server.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+def test_spool_replay_finds_what_airflow_spooled_without_being_told_where(
+    dags, monkeypatch, pg_server, tmp_path
+):
+    """One default spool directory: in an Airflow environment (AIRFLOW_HOME set, nothing else configured)
+    the tasks spool to, and ``mltrace spool replay`` reads from, ``$AIRFLOW_HOME/mltrace_spool``; the runs
+    go back to the store they were meant for, and no other."""
+    for name in ("AIRFLOW__MLTRACE__SPOOL_DIR", "MLTRACE_SPOOL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow-home"))
+    uri = create_pg_database(pg_server, "mltrace_spool_default")
+    database = uri.rsplit("/", 1)[1]
+    drop_pg_database(uri)  # the store's database is gone: the write fails and is spooled
+    point_store_at(monkeypatch, uri)
+    dr = run_dag(dags, "mltrace_one_task")
+    assert dr.state == "success"
+    spool_dir = tmp_path / "airflow-home" / "mltrace_spool" / "mltrace_default"
+    assert len(list(spool_dir.glob("*.json"))) == 1
+
+    other = mltrace_core.Store(f"sqlite:///{tmp_path / 'other.db'}")
+    result = CliRunner().invoke(cli, ["--db-uri", other.uri, "spool", "replay"])
+    assert result.exit_code == 0, result.output
+    assert "1 spooled runs are meant for another store and were left in place" in result.output
+    assert other.get_recent_runs() == [] and len(list(spool_dir.glob("*.json"))) == 1
+    other.dispose()
+
+    admin = pg_admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))  # the store is back
+    admin.dispose()
+    try:
+        result = CliRunner().invoke(cli, ["--db-uri", uri, "spool", "replay"])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("Replayed 1 of 1 spooled runs into the store")
+        assert list(spool_dir.glob("*.json")) == []
+        store = mltrace_core.Store(uri)
+        assert [r.external.run_id for r in store.get_runs_for_dag_run("mltrace_one_task", dr.run_id)] == [
+            dr.run_id
+        ]
+        store.dispose()
+    finally:
+        mltrace_core.stores.clear()
+        drop_pg_database(uri)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -160,3 +161,27 @@ def test_registered_as_a_provider_with_the_mltrace_connection_type():
         "mltrace_airflow.hooks.mltrace.MltraceHook",
         "mltrace_conn_id",
     )
+
+
+@pytest.mark.timeout(120)
+def test_airflow_config_list_shows_every_mltrace_option_with_its_default(tmp_path):
+    """Every ``[mltrace]`` option is declared once (``mltrace_airflow.config.OPTIONS``) and reaches Airflow
+    through the provider info, descriptions and defaults included."""
+    import subprocess
+    import sys
+
+    from mltrace_airflow import config
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__MLTRACE__", "AIRFLOW_CONN_"))}
+    env["AIRFLOW_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow", "config", "list", "--section", "mltrace", "--show-values",
+         "--include-descriptions"],
+        env=env, capture_output=True, text=True, timeout=100, check=True,
+    )  # fmt: skip
+    for option in config.OPTIONS:
+        if option.default is None:
+            assert f"# {option.name} = " in done.stdout
+        else:
+            assert f"\n{option.name} = {option.default}\n" in done.stdout, option.name
+        assert option.description.split(".")[0].split("``")[0] in done.stdout.replace("\n# ", " ")

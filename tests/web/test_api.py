@@ -74,7 +74,7 @@ def test_task_runs(client, lineage):
         ("/runs/99999999999999999999999", 400, "run id must be between 1 and"),
         ("/trace?output=nope", 404, "no pointer named 'nope'"),
         ("/trace", 422, "output: Field required"),
-        ("/trace?output=x&depth=abc", 400, "depth must be a whole number"),
+        ("/trace?output=x&depth=abc", 400, "depth must be an integer"),
         ("/trace?output=%00", 400, "control characters"),
         ("/history/nobody", 404, "no component named 'nobody'"),
         ("/history/churn.train?limit=0", 400, "limit must be between 1 and 10000"),

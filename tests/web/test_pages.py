@@ -108,6 +108,7 @@ def test_trace_page_embeds_the_trace_and_loads_the_graph(client, lineage, store)
     scripts = [s for s in r.text.split('src="')[1:]]
     order = [s.split('"')[0].split("?")[0] for s in scripts]
     assert order == [
+        f"{ROOT}/static/formats.js",
         f"{ROOT}/static/vendor/dagre.min.js",
         f"{ROOT}/static/trace.js",
         f"{ROOT}/static/page.js",

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 import mltrace_core
 from mltrace_airflow.plugin import MltracePlugin
 from mltrace_airflow.web.app import create_app
+from mltrace_core import stores
 from tests.web.conftest import ROOT, client_as
 
 
@@ -81,13 +82,9 @@ def test_no_state_in_the_class_body():
 
 @pytest.fixture
 def hook_app(auth_manager):
-    from mltrace_airflow.hooks import mltrace as hook_module
-
     app = create_app()  # the store comes from MltraceHook
     yield app
-    for store in hook_module._stores.values():
-        store.dispose()
-    hook_module._stores.clear()
+    stores.clear()
 
 
 def _recent_ids(app) -> list[int]:
@@ -117,3 +114,19 @@ def _run(component: str) -> mltrace_core.ComponentRun:
     cr.add_output("out")
     cr.set_end_timestamp()
     return cr
+
+
+def test_the_pages_show_the_store_of_the_configured_conn_id(hook_app, tmp_path, monkeypatch):
+    """``[mltrace] conn_id`` names the store for the tab too, not only for the tasks that write to it."""
+    mine, default = tmp_path / "mine.db", tmp_path / "default.db"
+    for path, component in ((mine, "in-my-store"), (default, "in-the-default-store")):
+        store = mltrace_core.Store(f"sqlite:///{path}")
+        store.log(_run(component))
+        store.dispose()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLTRACE_DEFAULT", json.dumps({"conn_type": "sqlite", "host": str(default)})
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_LINEAGE_STORE", json.dumps({"conn_type": "sqlite", "host": str(mine)}))
+    monkeypatch.setenv("AIRFLOW__MLTRACE__CONN_ID", "lineage_store")
+    recent = client_as(hook_app, "admin").get(f"{ROOT}/api/recent").json()
+    assert [r["component"] for r in recent] == ["in-my-store"]

@@ -49,16 +49,10 @@
     return cut(lo);
   }
 
-  function fmtTime(t) { return t ? String(t).replace('T', ' ').replace(/(\.\d+)?\+00:00$/, ' UTC') : '—'; }
-  function duration(n) {
-    const ms = Date.parse(n.end) - Date.parse(n.start);
-    if (!(ms >= 0)) return '';
-    const sec = Math.round(ms / 1000);
-    if (sec < 60) return sec + 's';
-    if (sec < 3600) return Math.floor(sec / 60) + 'm ' + (sec % 60) + 's';
-    return Math.floor(sec / 3600) + 'h ' + Math.floor((sec % 3600) / 60) + 'm';
-  }
-  function status(n) { return ['success', 'failed', 'running'].includes(n.status) ? n.status : 'unknown'; }
+  const F = window.MltraceFormats;
+  function fmtTime(t) { return F.when(t) || '—'; }
+  function duration(n) { return F.duration((Date.parse(n.end) - Date.parse(n.start)) / 1000); }
+  function status(n) { return F.status(n.status); }
   function nodeTooltip(n) {
     let t = `${n.component} #${n.id}\nstatus: ${n.status}\nstart: ${fmtTime(n.start)}\nend: ${fmtTime(n.end)}`;
     if (n.stale && n.stale.length) t += '\n\nStale inputs:\n' + n.stale.map((m) => '• ' + m).join('\n');
