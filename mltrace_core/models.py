@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -110,6 +111,13 @@ class Run(Base):
     ext_try_number: Mapped[int | None] = mapped_column(Integer)
     ext_map_index: Mapped[int | None] = mapped_column(Integer)
     ext_url: Mapped[str | None] = mapped_column(Text)
+    # What mltrace 0.17 kept of the code that ran (schema 0003): the git commit and the tags on it, and the
+    # source of the decorated function (at most 65,536 characters).
+    git_hash: Mapped[str | None] = mapped_column(String(256))
+    git_tags: Mapped[list[str] | None] = mapped_column(JSON)
+    code_snapshot: Mapped[str | None] = mapped_column(Text)
+    # Seconds after which an input counts as stale for this run (None: the default, 30 days).
+    staleness_threshold: Mapped[int | None] = mapped_column(BigInteger)
     logged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -162,7 +170,27 @@ class RunOutput(Base):
     __table_args__ = (
         Index("ix_run_outputs_pointer_end", "pointer_id", "end_ts", "run_id"),
         Index("ix_run_outputs_pointer_version", "pointer_id", "version", "end_ts"),
+        # Finding who wrote a value, whatever its name (0.17's auto_log): only versioned outputs.
+        Index(
+            "ix_run_outputs_version",
+            "version",
+            sqlite_where=text("version IS NOT NULL"),
+            postgresql_where=text("version IS NOT NULL"),
+        ),
     )
+
+
+class RunTest(Base):
+    """One test method run with a run (0.17's Component ``beforeTests``/``afterTests``), in run order."""
+
+    __tablename__ = "run_tests"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("component_runs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phase: Mapped[str] = mapped_column(String(16))  # "before" or "after" the function ran
+    name: Mapped[str] = mapped_column(NAME)  # "<test name>.<method>"
+    passed: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text, default="")
 
 
 class RunDependency(Base):
@@ -186,3 +214,4 @@ pointers = Pointer.__table__
 run_inputs = RunInput.__table__
 run_outputs = RunOutput.__table__
 run_dependencies = RunDependency.__table__
+run_tests = RunTest.__table__

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from mltrace_core import validation as valid
 from mltrace_core.errors import InvalidInputError
@@ -124,6 +124,12 @@ class RunRecord:
     inputs: tuple[tuple[str, str | None, str | None], ...] = ()
     outputs: tuple[tuple[str, str | None, str | None], ...] = ()
     format: int = field(default=1, repr=False)  # spool file format
+    # Added with schema 0003 (mltrace 0.17's run details); absent from older spool files.
+    git_hash: str | None = None
+    git_tags: tuple[str, ...] | None = None
+    code_snapshot: str | None = None
+    staleness_threshold: int | None = None  # seconds; None: the default
+    tests: tuple[TestResult, ...] = ()
 
     def checked(self) -> RunRecord:
         """This record validated and normalised (pointers deduplicated, times in UTC). Records are
@@ -150,6 +156,21 @@ class RunRecord:
             component_tags=tuple(valid.name(t, "tag") for t in self.component_tags),
             inputs=_pointer_rows(self.inputs),
             outputs=_pointer_rows(self.outputs),
+            git_hash=valid.name(self.git_hash, "git hash", 256) if self.git_hash is not None else None,
+            git_tags=None
+            if self.git_tags is None
+            else tuple(valid.name(t, "git tag") for t in self.git_tags),
+            code_snapshot=(
+                valid.text(self.code_snapshot, "code snapshot", truncate=True)
+                if self.code_snapshot is not None
+                else None
+            ),
+            staleness_threshold=(
+                None
+                if self.staleness_threshold is None
+                else valid.integer(self.staleness_threshold, "staleness threshold", 0, valid.MAX_RUN_ID)
+            ),
+            tests=tuple(_test_row(row) for row in self.tests),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -174,7 +195,39 @@ class RunRecord:
             component_tags=tuple(data.get("component_tags", ())),
             inputs=tuple(tuple(p) for p in data.get("inputs", ())),  # type: ignore[misc]
             outputs=tuple(tuple(p) for p in data.get("outputs", ())),  # type: ignore[misc]
+            git_hash=data.get("git_hash"),
+            git_tags=None if data.get("git_tags") is None else tuple(data["git_tags"]),
+            code_snapshot=data.get("code_snapshot"),
+            staleness_threshold=data.get("staleness_threshold"),
+            tests=tuple(TestResult(*row) for row in data.get("tests", ())),
         )
+
+
+class TestResult(NamedTuple):
+    """One test method run with a run: before or after the function, its name, and how it ended."""
+
+    phase: str  # "before" | "after"
+    name: str  # "<test name>.<method>"
+    passed: bool
+    message: str = ""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+
+TEST_PHASES = ("before", "after")
+
+
+def _test_row(row) -> TestResult:
+    if not isinstance(row, (tuple, list)) or len(row) != 4:
+        raise InvalidInputError("a test result is (phase, name, passed, message)")
+    phase, name, passed, message = row
+    if phase not in TEST_PHASES:
+        raise InvalidInputError(f"a test phase is 'before' or 'after', not {phase!r}")
+    if not isinstance(passed, bool):
+        raise InvalidInputError("a test result's passed is True or False")
+    return TestResult(
+        phase, valid.name(name, "test name"), passed, valid.text(message, "test message", truncate=True)
+    )
 
 
 def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:

@@ -30,6 +30,7 @@ from mltrace_core.models import (
     run_dependencies,
     run_inputs,
     run_outputs,
+    run_tests,
     runs,
     utcnow,
 )
@@ -132,11 +133,30 @@ def write_run(session: Session, rec: RunRecord) -> int:
             "ext_try_number": ext.try_number,
             "ext_map_index": ext.map_index,
             "ext_url": ext.url,
+            "git_hash": rec.git_hash,
+            "git_tags": None if rec.git_tags is None else list(rec.git_tags),
+            "code_snapshot": rec.code_snapshot,
+            "staleness_threshold": rec.staleness_threshold,
             "logged_at": utcnow(),
         },
     ).scalar()
     if run_id is None:  # this run was logged before (a replay, a retry, listener + operator)
         return conn.execute(_RUN_BY_KEY, {"key": rec.key}).scalar_one()
+    if rec.tests:
+        conn.execute(
+            run_tests.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "position": i,
+                    "phase": t.phase,
+                    "name": t.name,
+                    "passed": t.passed,
+                    "message": t.message,
+                }
+                for i, t in enumerate(rec.tests)
+            ],
+        )
     if rec.inputs:
         conn.execute(
             run_inputs.insert(),
