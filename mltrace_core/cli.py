@@ -66,6 +66,38 @@ def cli(ctx: click.Context, db_uri: str | None, as_json: bool) -> None:
 pass_ctx = click.make_pass_decorator(Context)
 
 
+def export_options(command):
+    """``--format dot|mermaid|json`` and ``--by run|component``: the graph as a file (mltrace_core.export)."""
+    from mltrace_core.export import BY, FORMATS
+
+    command = click.option(
+        "--by",
+        type=click.Choice(BY),
+        default="run",
+        show_default=True,
+        help="One node per run, or per component (with its run count).",
+    )(command)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Print the graph as Graphviz DOT, Mermaid or JSON instead of a tree.",
+    )(command)
+
+
+def show_graph(ctx: Context, graph, fmt: str | None, by: str, as_json: bool) -> None:
+    """A trace as a tree, as --json, or exported (--format, --by)."""
+    from mltrace_core import export, render
+
+    if fmt is None and by != "run":
+        raise click.UsageError("--by needs --format")
+    if fmt is not None:
+        click.echo(export.export(graph, fmt, by), nl=False)
+    else:
+        emit(ctx, as_json, graph.to_dict, lambda: render.trace_tree(graph))
+
+
 @cli.command()
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, valid.MAX_LIMIT))
 @json_option
@@ -113,14 +145,12 @@ def inspect(ctx: Context, run_id: str, as_json: bool) -> None:
 @click.option(
     "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels up."
 )
+@export_options
 @json_option
 @pass_ctx
-def trace(ctx: Context, output: str, depth: int | None, as_json: bool) -> None:
+def trace(ctx: Context, output: str, depth: int | None, fmt: str | None, by: str, as_json: bool) -> None:
     """The runs, and their inputs, that produced the latest version of OUTPUT."""
-    from mltrace_core import render
-
-    graph = ctx.store.trace(output, depth)
-    emit(ctx, as_json, graph.to_dict, lambda: render.trace_tree(graph))
+    show_graph(ctx, ctx.store.trace(output, depth), fmt, by, as_json)
 
 
 @cli.command()
@@ -128,14 +158,14 @@ def trace(ctx: Context, output: str, depth: int | None, as_json: bool) -> None:
 @click.option(
     "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels down."
 )
+@export_options
 @json_option
 @pass_ctx
-def downstream(ctx: Context, pointer: str, depth: int | None, as_json: bool) -> None:
+def downstream(
+    ctx: Context, pointer: str, depth: int | None, fmt: str | None, by: str, as_json: bool
+) -> None:
     """Impact analysis: every run that consumed POINTER, transitively."""
-    from mltrace_core import render
-
-    graph = ctx.store.downstream(pointer, depth)
-    emit(ctx, as_json, graph.to_dict, lambda: render.trace_tree(graph))
+    show_graph(ctx, ctx.store.downstream(pointer, depth), fmt, by, as_json)
 
 
 @cli.command()
