@@ -12,6 +12,7 @@ from mltrace_core.api import (
     backtrace,
     create_component,
     default_store,
+    diff,
     downstream,
     flag_output_id,
     get_component_information,
@@ -29,9 +30,11 @@ from mltrace_core.api import (
     trace,
     unflag_all,
     unflag_output_id,
+    versions,
 )
 from mltrace_core.config import get_db_uri, set_db_uri
 from mltrace_core.errors import (
+    AmbiguousAddressError,
     InvalidInputError,
     MltraceError,
     NotFoundError,
@@ -39,12 +42,16 @@ from mltrace_core.errors import (
     StoreUnavailableError,
 )
 from mltrace_core.records import (
+    Address,
     Component,
     ExternalIdentity,
+    PointerVersion,
     Review,
     Run,
+    RunChange,
     RunDetail,
     Trace,
+    TraceDiff,
     TraceEdge,
     TraceNode,
 )
@@ -55,6 +62,8 @@ from mltrace_core.store import Store
 __version__ = "0.1.0"
 
 __all__ = [
+    "Address",
+    "AmbiguousAddressError",
     "Component",
     "ComponentRun",
     "ExternalIdentity",
@@ -62,8 +71,10 @@ __all__ = [
     "InvalidInputError",
     "MltraceError",
     "NotFoundError",
+    "PointerVersion",
     "Review",
     "Run",
+    "RunChange",
     "RunDetail",
     "RunRecord",
     "SchemaError",
@@ -71,11 +82,13 @@ __all__ = [
     "Store",
     "StoreUnavailableError",
     "Trace",
+    "TraceDiff",
     "TraceEdge",
     "TraceNode",
     "backtrace",
     "create_component",
     "default_store",
+    "diff",
     "downstream",
     "flag_output_id",
     "get_component_information",
@@ -96,4 +109,5 @@ __all__ = [
     "trace",
     "unflag_all",
     "unflag_output_id",
+    "versions",
 ]

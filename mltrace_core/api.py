@@ -12,10 +12,11 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from mltrace_core import stores
-from mltrace_core.records import Component, Review, Run, RunDetail, Trace
+from mltrace_core.records import Component, PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 from mltrace_core.runs import ComponentRun, IOPointer, PointerLike
 from mltrace_core.store import Store
 
@@ -66,8 +67,20 @@ def get_tags() -> list[str]:
     return default_store().get_tags()
 
 
-def trace(output_name: str, max_depth: int | None = None) -> Trace:
-    return default_store().trace(output_name, max_depth)
+def trace(output_name: str, max_depth: int | None = None, as_of: datetime | str | None = None) -> Trace:
+    """The lineage of ``output_name``: any address (``NAME``, ``NAME@VERSION``, ``run:ID``; see
+    :meth:`Store.resolve`), optionally as of a time."""
+    return default_store().trace(output_name, max_depth, as_of)
+
+
+def versions(pointer_name: str) -> list[PointerVersion]:
+    return default_store().versions(pointer_name)
+
+
+def diff(
+    a: str, b: str, as_of_a: datetime | str | None = None, as_of_b: datetime | str | None = None
+) -> TraceDiff:
+    return default_store().diff(a, b, as_of_a, as_of_b)
 
 
 def backtrace(output_name: str) -> list[tuple[int, Run]]:

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidInputError",
     "StoreUnavailableError",
     "SchemaError",
+    "AmbiguousAddressError",
 ]
 
 
@@ -32,3 +33,12 @@ class StoreUnavailableError(MltraceError):
 
 class SchemaError(MltraceError):
     """The database schema is missing or older than this version of mltrace (run `mltrace db upgrade`)."""
+
+
+class AmbiguousAddressError(InvalidInputError):
+    """An address that reads as more than one ``NAME@VERSION``; ``candidates`` are the ``run:ID``
+    addresses of the runs it could mean, in the order of the splits."""
+
+    def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.candidates = candidates

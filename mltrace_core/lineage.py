@@ -87,12 +87,10 @@ def latest_writer(session: Session, pid: int) -> int | None:
     ).scalar()
 
 
-def trace(session: Session, output: str, max_depth: int | None = None) -> Trace:
-    """The lineage of the latest version of ``output``: the run that wrote it (depth 0) and, transitively,
-    the runs that wrote what it read. A pointer nobody wrote gives an empty trace."""
-    start = latest_writer(session, pointer_id(session, output))
-    if start is None:
-        return Trace(output=output, nodes=(), edges=())
+def trace_from(session: Session, start: int, output: str, max_depth: int | None = None) -> Trace:
+    """The lineage above run ``start`` (depth 0): transitively, the runs that wrote what it read.
+    ``output`` names what the trace is of; which run starts it is the address's business
+    (:mod:`mltrace_core.addresses`: the latest version, a given version, a given run, as of a time)."""
     return _walk(session, output, [start], "upstream", max_depth)
 
 

@@ -202,8 +202,11 @@ class RunDependency(Base):
         ForeignKey("component_runs.id", ondelete="CASCADE"), primary_key=True
     )
     pointer_id: Mapped[int] = mapped_column(ForeignKey("pointers.id", ondelete="CASCADE"), primary_key=True)
-    producer_run_id: Mapped[int] = mapped_column(
-        ForeignKey("component_runs.id", ondelete="CASCADE"), index=True
+    producer_run_id: Mapped[int] = mapped_column(ForeignKey("component_runs.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        # Downstream walks by producer; `versions` counts one write's readers of one pointer.
+        Index("ix_run_dependencies_producer_pointer", "producer_run_id", "pointer_id"),
     )
 
 

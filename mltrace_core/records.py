@@ -181,3 +181,103 @@ class Review:
             "flagged": list(self.flagged),
             "runs": [{"run": run.to_dict(), "count": count} for run, count in self.runs],
         }
+
+
+@dataclass(frozen=True)
+class Address:
+    """What an address named, resolved to the run a trace starts from.
+
+    ``kind``: ``"pointer"`` (``NAME``: its latest version, or the latest written by ``as_of``),
+    ``"version"`` (``NAME@VERSION``: that version's latest writer) or ``"run"`` (``run:ID``).
+    ``pointer``/``version``: the pointer and the version of it the start run wrote (``None`` for a run
+    address; ``version`` is ``None`` for an unversioned write). ``run``: the start run; ``None`` only for
+    a pointer nobody has written (its trace is empty)."""
+
+    address: str
+    kind: str
+    run: int | None
+    pointer: str | None = None
+    version: str | None = None
+    as_of: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "run": self.run,
+            "pointer": self.pointer,
+            "version": self.version,
+            "as_of": iso(self.as_of),
+        }
+
+
+@dataclass(frozen=True)
+class PointerVersion:
+    """One write of a pointer: the version written (``None``: unversioned), by which run, when it ended,
+    how that run ended, and how many runs' lineage edges for the pointer lead to that run."""
+
+    version: str | None
+    run: int
+    end: datetime
+    status: str
+    readers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "run": self.run,
+            "end": iso(self.end),
+            "status": self.status,
+            "readers": self.readers,
+        }
+
+
+@dataclass(frozen=True)
+class RunChange:
+    """A run of A matched with a run of B that differ: ``differences`` are (field, value in a, value
+    in b) rows, in the order of :data:`mltrace_core.diff.FIELDS`."""
+
+    a: int
+    b: int
+    component: str
+    differences: tuple[tuple[str, Any, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "component": self.component,
+            "differences": {name: [va, vb] for name, va, vb in self.differences},
+        }
+
+
+@dataclass(frozen=True)
+class TraceDiff:
+    """Two traces matched run by run (see :mod:`mltrace_core.diff`): the runs only in A, only in B, the
+    matched runs that differ, and the first divergences, (a, b) with ``None`` on a one-sided run's
+    other side. ``pairs`` (every match, unchanged ones included) and the two traces are kept for the
+    views; they are not part of the JSON shape."""
+
+    a: Address
+    b: Address
+    only_a: tuple[int, ...]
+    only_b: tuple[int, ...]
+    changed: tuple[RunChange, ...]
+    first_divergences: tuple[tuple[int | None, int | None], ...]
+    pairs: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+    trace_a: Trace | None = field(default=None, repr=False, compare=False)
+    trace_b: Trace | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.only_a or self.only_b or self.changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": {"address": self.a.address, "run": self.a.run},
+            "b": {"address": self.b.address, "run": self.b.run},
+            "only_a": list(self.only_a),
+            "only_b": list(self.only_b),
+            "changed": [c.to_dict() for c in self.changed],
+            "first_divergences": [{"a": a, "b": b} for a, b in self.first_divergences],
+        }

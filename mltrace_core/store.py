@@ -7,18 +7,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import catalog, db, lineage, queries
+from mltrace_core import addresses, catalog, db, diff, lineage, queries, versions
 from mltrace_core import validation as valid
 from mltrace_core.bound import CallBound
 from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fingerprint
 from mltrace_core.errors import InvalidInputError, MltraceError, StoreUnavailableError
-from mltrace_core.records import Component, ExternalIdentity, Review, Run, RunDetail, Trace
+from mltrace_core.records import (
+    Address,
+    Component,
+    ExternalIdentity,
+    PointerVersion,
+    Review,
+    Run,
+    RunDetail,
+    Trace,
+    TraceDiff,
+)
 from mltrace_core.runs import ComponentRun, RunRecord
 from mltrace_core.write import write_run
 
@@ -222,9 +233,41 @@ class Store:
         ext = valid.external(ExternalIdentity(dag_id, run_id, task_id, try_number, map_index))
         return self._read(queries.runs_for_external, ext)
 
-    def trace(self, output_name: str, max_depth: int | None = None) -> Trace:
+    def resolve(self, address: str, as_of: datetime | str | None = None) -> Address:
+        """Where a trace of ``address`` starts: ``NAME`` (its latest version, or the latest written by a
+        run that ended at or before ``as_of``), ``NAME@VERSION`` or ``run:ID`` (see
+        :mod:`mltrace_core.addresses`). ``as_of``: a datetime (naive means UTC) or what a user typed
+        (ISO-8601, or ``2d``-style before now)."""
+        return self._read(addresses.resolve, addresses.checked(address), _as_of(as_of))
+
+    def trace(
+        self, output_name: str, max_depth: int | None = None, as_of: datetime | str | None = None
+    ) -> Trace:
+        """The lineage of ``output_name``, any address (see :meth:`resolve`), up to ``max_depth`` levels."""
         depth = None if max_depth is None else valid.depth(max_depth)
-        return self._read(lineage.trace, valid.name(output_name, "pointer name"), depth)
+        return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
+
+    def versions(self, name: str, limit: int | None = None) -> list[PointerVersion]:
+        """Every write of pointer ``name``, newest first (end time, then run id), with its readers."""
+        count = None if limit is None else valid.limit(limit)
+        return self._read(versions.versions, valid.name(name, "pointer name"), count)
+
+    def diff(
+        self,
+        a: str,
+        b: str,
+        as_of_a: datetime | str | None = None,
+        as_of_b: datetime | str | None = None,
+    ) -> TraceDiff:
+        """The traces of two addresses matched run by run (see :mod:`mltrace_core.diff`)."""
+        return self._read(
+            diff.between, addresses.checked(a), addresses.checked(b), _as_of(as_of_a), _as_of(as_of_b)
+        )
+
+    def get_pointer_versions(self, run_ids) -> dict[int, tuple[dict, dict]]:
+        """For each run, ``({input: version or None}, {output: version or None})``."""
+        ids = [valid.run_id(i) for i in run_ids]
+        return self._read(versions.pointer_versions, ids)
 
     def backtrace(self, output_name: str) -> list[tuple[int, Run]]:
         """The trace as (depth, run) pairs, in trace order (by depth, newest first within one)."""
@@ -251,6 +294,10 @@ class Store:
 
     def review_flagged_outputs(self) -> Review:
         return self._read(catalog.review)
+
+
+def _as_of(value: datetime | str | None) -> datetime | None:
+    return None if value is None else valid.point_in_time(value)
 
 
 def _tags(tags) -> tuple[str, ...]:

@@ -10,13 +10,15 @@
 - trace depths: 0 to :data:`MAX_DEPTH`; counts (limits): 1 to 10,000.
 
 Numbers typed by users (the CLI, query parameters, the command box) are parsed here too: a decimal
-string or an int, nothing else (no ``1e3``, no ``+5``, no surrounding words).
+string or an int, nothing else (no ``1e3``, no ``+5``, no surrounding words). So are the times they type
+for ``--as-of`` (:func:`point_in_time`), the same way for the CLI, the JSON API and the pages.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from mltrace_core.errors import InvalidInputError
 from mltrace_core.formats import STATUSES
@@ -164,3 +166,57 @@ def external(value):
     if value.url is not None:
         name(value.url, "external url", 4096)
     return value
+
+
+# ISO-8601 in its extended form, parsed here rather than by datetime.fromisoformat: Python 3.10's does
+# not take a ``Z``, nor fractions of other than 3 or 6 digits, and 3.11's takes other forms 3.10 does not.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+_AGO = re.compile(r"(\d{1,12})([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+TIME_HELP = (
+    "an ISO-8601 time (2026-03-01T14:00:00Z; no zone means UTC) or a span before now (90s, 15m, 6h, 2d, 1w)"
+)
+
+
+def point_in_time(value: object, what: str = "as_of", now: datetime | None = None) -> datetime:
+    """An aware UTC datetime from what a user typed: ISO-8601 (``Z`` or an offset; no zone means UTC;
+    a date alone means its midnight) or ``N`` followed by ``s``, ``m``, ``h``, ``d`` or ``w``, that long
+    before ``now``. A datetime is taken as it is (naive means UTC)."""
+    if isinstance(value, datetime):
+        return utc(value, what)
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a time, not {type(value).__name__}")
+    typed = value.strip()
+    ago = _AGO.fullmatch(typed)
+    if ago:
+        current = utc(now, "now") if now is not None else datetime.now(timezone.utc)
+        try:
+            return current - timedelta(seconds=int(ago.group(1)) * _UNIT_SECONDS[ago.group(2)])
+        except OverflowError:
+            raise InvalidInputError(f"{what} {typed!r} is further back than any time") from None
+    iso = _ISO.fullmatch(typed)
+    if not iso:
+        raise InvalidInputError(f"{what} must be {TIME_HELP}, not {typed[:60]!r}")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = iso.groups()
+    try:
+        zone = timezone.utc
+        if sign:
+            offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
+            zone = timezone(-offset if sign == "-" else offset)
+        parsed = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError as exc:
+        raise InvalidInputError(f"{what} {typed[:60]!r} is not a valid time: {exc}") from None
+    return parsed.astimezone(timezone.utc)

@@ -1,0 +1,197 @@
+"""Trace diff: two lineages matched run by run, what differs, and where the histories start to differ.
+
+Matching. A run in both traces is paired with itself (and is unchanged, whatever else). The others are
+paired within a component: by map index when both runs have one (an Airflow mapped task's slice;
+``-1``, Airflow's "not mapped", is none), else by start order, then id. Runs left unpaired are
+``only_a`` / ``only_b``.
+
+Differences of a pair: the versions it read and wrote (``{pointer: version or None}`` maps), its code
+version, notes, status and test results. Times alone are not a difference. An unversioned pointer carries
+no evidence by itself (``None`` equals ``None``): a new upstream run with new data shows through the
+runs that wrote versions, or not at all.
+
+First divergences: the changed and one-sided runs none of whose transitive upstream runs (in their own
+trace; for a pair, on either side) is changed or one-sided -- where the two histories start to differ.
+A change further down (a new code version below an earlier divergence) is listed in ``changed`` only.
+
+:func:`match` and :func:`compare` are pure functions of the traces; :func:`between` gathers what they
+need from the store in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mltrace_core.addresses import resolve, trace_of
+from mltrace_core.errors import NotFoundError
+from mltrace_core.records import Address, Run, RunChange, Trace, TraceDiff
+from mltrace_core.versions import VersionMap, pointer_versions
+
+FIELDS = ("input_versions", "output_versions", "code_version", "notes", "status", "tests")
+Versions = dict[int, tuple[VersionMap, VersionMap]]
+
+
+def map_index(run: Run) -> int | None:
+    ext = run.external
+    return ext.map_index if ext is not None and ext.map_index is not None and ext.map_index >= 0 else None
+
+
+def _in_order(group: list[Run]) -> list[Run]:
+    return sorted(group, key=lambda r: (r.start, r.id))
+
+
+def match(a: Trace, b: Trace) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """(pairs, only in a, only in b): pairs as (a run id, b run id), the same run paired with itself."""
+    runs_a = {n.run.id: n.run for n in a.nodes}
+    runs_b = {n.run.id: n.run for n in b.nodes}
+    pairs = [(i, i) for i in sorted(runs_a.keys() & runs_b.keys())]
+    left: dict[str, tuple[list[Run], list[Run]]] = defaultdict(lambda: ([], []))
+    for side, found in enumerate((runs_a, runs_b)):
+        for run_id, run in found.items():
+            if run_id not in runs_a or run_id not in runs_b:
+                left[run.component][side].append(run)
+    only_a: list[int] = []
+    only_b: list[int] = []
+    for component in sorted(left):
+        got, lost_a, lost_b = _pair_component(*left[component])
+        pairs += got
+        only_a += lost_a
+        only_b += lost_b
+    return sorted(pairs), sorted(only_a), sorted(only_b)
+
+
+def _zipped(xs: list[Run], ys: list[Run]) -> list[tuple[int, int]]:
+    """The first of each side paired, the second..., as far as the shorter side goes."""
+    return [(x.id, y.id) for x, y in zip(xs, ys, strict=False)]
+
+
+def _pair_component(in_a: list[Run], in_b: list[Run]):
+    pairs = []
+    indexed: dict[int, tuple[list[Run], list[Run]]] = defaultdict(lambda: ([], []))
+    plain: tuple[list[Run], list[Run]] = ([], [])
+    for side, group in enumerate((in_a, in_b)):
+        for run in group:
+            index = map_index(run)
+            (plain if index is None else indexed[index])[side].append(run)
+    rest: tuple[list[Run], list[Run]] = ([], [])  # indexed runs no run of the same index took
+    for index in sorted(indexed):
+        xs, ys = (_in_order(g) for g in indexed[index])
+        pairs += _zipped(xs, ys)
+        rest[0].extend(xs[len(ys) :])
+        rest[1].extend(ys[len(xs) :])
+    xs, ys = (_in_order(g) for g in plain)
+    pairs += _zipped(xs, ys)
+    # Runs without a map index left on one side pair, by start order, with indexed runs left on the other.
+    extra_a, extra_b = xs[len(ys) :], ys[len(xs) :]
+    other_a, other_b = _in_order(rest[0]), _in_order(rest[1])
+    pairs += _zipped(extra_a, other_b)
+    pairs += _zipped(other_a, extra_b)
+    paired_a, paired_b = {x for x, _ in pairs}, {y for _, y in pairs}
+    return pairs, [r.id for r in in_a if r.id not in paired_a], [r.id for r in in_b if r.id not in paired_b]
+
+
+def differences(run_a: Run, run_b: Run, versions: Versions) -> tuple[tuple[str, Any, Any], ...]:
+    """What differs between two runs, field by field (see :data:`FIELDS`)."""
+    found = []
+    for name in FIELDS:
+        va, vb = _value(run_a, name, versions), _value(run_b, name, versions)
+        if va != vb:
+            found.append((name, va, vb))
+    return tuple(found)
+
+
+def _value(run: Run, name: str, versions: Versions) -> Any:
+    if name in ("input_versions", "output_versions"):
+        read, wrote = versions.get(run.id) or _unversioned(run)
+        return read if name == "input_versions" else wrote
+    return _plain(getattr(run, name, None))
+
+
+def _unversioned(run: Run) -> tuple[VersionMap, VersionMap]:
+    return dict.fromkeys(run.inputs), dict.fromkeys(run.outputs)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it: records by their ``to_dict``, tuples as lists."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def compare(
+    a: Address, trace_a: Trace, b: Address, trace_b: Trace, load_versions: Callable[[set[int]], Versions]
+) -> TraceDiff:
+    """The diff of two traces. ``load_versions(run ids)``: the pointer versions of those runs (asked
+    only for the runs of pairs of two different runs: the same run on both sides is unchanged)."""
+    pairs, only_a, only_b = match(trace_a, trace_b)
+    runs_a = {n.run.id: n.run for n in trace_a.nodes}
+    runs_b = {n.run.id: n.run for n in trace_b.nodes}
+    versions = load_versions({i for x, y in pairs if x != y for i in (x, y)})
+    changed = []
+    for x, y in pairs:
+        if x != y:
+            found = differences(runs_a[x], runs_b[y], versions)
+            if found:
+                changed.append(RunChange(x, y, runs_b[y].component, found))
+    off_a = set(only_a) | {c.a for c in changed}
+    off_b = set(only_b) | {c.b for c in changed}
+    above_a, above_b = _diverged_above(trace_a, off_a), _diverged_above(trace_b, off_b)
+    first = [(x, None) for x in only_a if not above_a[x]]
+    first += [(None, y) for y in only_b if not above_b[y]]
+    first += [(c.a, c.b) for c in changed if not above_a[c.a] and not above_b[c.b]]
+    first.sort(key=lambda p: (p[0] if p[0] is not None else p[1], p[1] or 0))
+    return TraceDiff(
+        a=a,
+        b=b,
+        only_a=tuple(only_a),
+        only_b=tuple(only_b),
+        changed=tuple(changed),
+        first_divergences=tuple(first),
+        pairs=tuple(pairs),
+        trace_a=trace_a,
+        trace_b=trace_b,
+    )
+
+
+def _diverged_above(graph: Trace, diverged: set[int]) -> dict[int, bool]:
+    """For each run of ``graph``: is any of its transitive upstream runs in ``diverged``? Iterative
+    (lineages are deeper than Python's recursion limit), each run visited once."""
+    producers: dict[int, list[int]] = defaultdict(list)
+    for edge in graph.edges:
+        producers[edge.consumer].append(edge.producer)
+    above: dict[int, bool] = {}
+    for node in graph.nodes:
+        stack = [node.run.id]
+        while stack:
+            run_id = stack[-1]
+            if run_id in above:
+                stack.pop()
+                continue
+            pending = [p for p in producers.get(run_id, ()) if p not in above]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            above[run_id] = any(p in diverged or above[p] for p in producers.get(run_id, ()))
+    return above
+
+
+def between(
+    session: Session, a: str, b: str, as_of_a: datetime | None = None, as_of_b: datetime | None = None
+) -> TraceDiff:
+    """Resolve two addresses, trace both and compare them, in one transaction."""
+    sides = []
+    for address, as_of in ((a, as_of_a), (b, as_of_b)):
+        where: Address = resolve(session, address, as_of)
+        if where.run is None:
+            raise NotFoundError(f"no run has written {where.pointer!r}: there is no lineage to compare")
+        sides.append((where, trace_of(session, where)))
+    (where_a, trace_a), (where_b, trace_b) = sides
+    return compare(where_a, trace_a, where_b, trace_b, lambda ids: pointer_versions(session, ids))

@@ -1,0 +1,60 @@
+"""The versions of a pointer, and the versions runs read and wrote.
+
+Every write of a pointer is a row of ``run_outputs``: listing them newest first is a backward range scan
+of the (pointer, end time, run) index, and counting each write's readers is one probe per row of the
+(producer, pointer) index of the lineage edges. So ``versions`` costs what its answer holds, whatever
+the store's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mltrace_core.lineage import pointer_id
+from mltrace_core.models import pointers, run_dependencies, run_inputs, run_outputs, runs
+from mltrace_core.queries import dialect_of, id_in, ids_text
+from mltrace_core.records import PointerVersion
+
+VersionMap = dict[str, "str | None"]
+
+
+def versions(session: Session, name: str, limit: int | None = None) -> list[PointerVersion]:
+    """Every write of pointer ``name``, newest first (end time, then run id): one row per write, so a
+    version written twice is two rows. ``readers``: the runs whose lineage edge for ``name`` leads to
+    that row's run."""
+    pid = pointer_id(session, name)
+    d, o = run_dependencies, run_outputs
+    readers = (
+        select(func.count()).where(d.c.producer_run_id == o.c.run_id, d.c.pointer_id == pid).scalar_subquery()
+    )
+    query = (
+        select(o.c.version, o.c.run_id, o.c.end_ts, runs.c.status, readers)
+        .join(runs, runs.c.id == o.c.run_id)
+        .where(o.c.pointer_id == pid)
+        .order_by(o.c.end_ts.desc(), o.c.run_id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [PointerVersion(*row) for row in session.execute(query)]
+
+
+def pointer_versions(session: Session, ids) -> dict[int, tuple[VersionMap, VersionMap]]:
+    """For each run, the versions it read and wrote: ``{pointer: version or None}``, inputs then
+    outputs. Two queries whatever the number of runs."""
+    ids = list(ids)
+    found: dict[int, tuple[VersionMap, VersionMap]] = defaultdict(lambda: ({}, {}))
+    if not ids:
+        return {}
+    dialect = dialect_of(session)
+    for side, table in enumerate((run_inputs, run_outputs)):
+        query = (
+            select(table.c.run_id, pointers.c.name, table.c.version)
+            .join(pointers, pointers.c.id == table.c.pointer_id)
+            .where(id_in(dialect, table.c.run_id))
+        )
+        for run_id, name, version in session.execute(query, {"ids": ids_text(session, ids)}):
+            found[run_id][side][name] = version
+    return {i: (dict(sorted(found[i][0].items())), dict(sorted(found[i][1].items()))) for i in ids}
