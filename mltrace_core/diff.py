@@ -25,15 +25,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mltrace_core.addresses import resolve, trace_of
 from mltrace_core.errors import NotFoundError
+from mltrace_core.models import run_tests
+from mltrace_core.queries import dialect_of, id_in, ids_text
 from mltrace_core.records import Address, Run, RunChange, Trace, TraceDiff
-from mltrace_core.versions import VersionMap, pointer_versions
+from mltrace_core.versions import pointer_versions
 
 FIELDS = ("input_versions", "output_versions", "code_version", "notes", "status", "tests")
-Versions = dict[int, tuple[VersionMap, VersionMap]]
+Facts = dict[int, dict[str, Any]]
 
 
 def map_index(run: Run) -> int | None:
@@ -95,25 +98,27 @@ def _pair_component(in_a: list[Run], in_b: list[Run]):
     return pairs, [r.id for r in in_a if r.id not in paired_a], [r.id for r in in_b if r.id not in paired_b]
 
 
-def differences(run_a: Run, run_b: Run, versions: Versions) -> tuple[tuple[str, Any, Any], ...]:
+def differences(run_a: Run, run_b: Run, facts: Facts) -> tuple[tuple[str, Any, Any], ...]:
     """What differs between two runs, field by field (see :data:`FIELDS`)."""
     found = []
     for name in FIELDS:
-        va, vb = _value(run_a, name, versions), _value(run_b, name, versions)
+        va, vb = _value(run_a, name, facts), _value(run_b, name, facts)
         if va != vb:
             found.append((name, va, vb))
     return tuple(found)
 
 
-def _value(run: Run, name: str, versions: Versions) -> Any:
-    if name in ("input_versions", "output_versions"):
-        read, wrote = versions.get(run.id) or _unversioned(run)
-        return read if name == "input_versions" else wrote
+def _value(run: Run, name: str, facts: Facts) -> Any:
+    """A field of a run: from the run record, else from the facts loaded for the diff (pointer versions,
+    test results); pointers the facts do not know are read or written unversioned."""
+    known = facts.get(run.id, {})
+    if name in known:
+        return known[name]
+    if name == "input_versions":
+        return dict.fromkeys(run.inputs)
+    if name == "output_versions":
+        return dict.fromkeys(run.outputs)
     return _plain(getattr(run, name, None))
-
-
-def _unversioned(run: Run) -> tuple[VersionMap, VersionMap]:
-    return dict.fromkeys(run.inputs), dict.fromkeys(run.outputs)
 
 
 def _plain(value: Any) -> Any:
@@ -126,18 +131,19 @@ def _plain(value: Any) -> Any:
 
 
 def compare(
-    a: Address, trace_a: Trace, b: Address, trace_b: Trace, load_versions: Callable[[set[int]], Versions]
+    a: Address, trace_a: Trace, b: Address, trace_b: Trace, load_facts: Callable[[set[int]], Facts]
 ) -> TraceDiff:
-    """The diff of two traces. ``load_versions(run ids)``: the pointer versions of those runs (asked
-    only for the runs of pairs of two different runs: the same run on both sides is unchanged)."""
+    """The diff of two traces. ``load_facts(run ids)``: what the run records do not hold, by run and
+    field (``input_versions``, ``output_versions``, ``tests``); asked only for the runs of pairs of two
+    different runs (the same run on both sides is unchanged)."""
     pairs, only_a, only_b = match(trace_a, trace_b)
     runs_a = {n.run.id: n.run for n in trace_a.nodes}
     runs_b = {n.run.id: n.run for n in trace_b.nodes}
-    versions = load_versions({i for x, y in pairs if x != y for i in (x, y)})
+    facts = load_facts({i for x, y in pairs if x != y for i in (x, y)})
     changed = []
     for x, y in pairs:
         if x != y:
-            found = differences(runs_a[x], runs_b[y], versions)
+            found = differences(runs_a[x], runs_b[y], facts)
             if found:
                 changed.append(RunChange(x, y, runs_b[y].component, found))
     off_a = set(only_a) | {c.a for c in changed}
@@ -194,4 +200,28 @@ def between(
             raise NotFoundError(f"no run has written {where.pointer!r}: there is no lineage to compare")
         sides.append((where, trace_of(session, where)))
     (where_a, trace_a), (where_b, trace_b) = sides
-    return compare(where_a, trace_a, where_b, trace_b, lambda ids: pointer_versions(session, ids))
+    return compare(where_a, trace_a, where_b, trace_b, lambda ids: _facts(session, ids))
+
+
+def _facts(session: Session, ids: set[int]) -> Facts:
+    """The pointer versions and test results of runs, three queries whatever their number."""
+    facts: Facts = {}
+    for run_id, (read, wrote) in pointer_versions(session, ids).items():
+        facts[run_id] = {"input_versions": read, "output_versions": wrote, "tests": []}
+    if ids:
+        query = (
+            select(
+                run_tests.c.run_id,
+                run_tests.c.phase,
+                run_tests.c.name,
+                run_tests.c.passed,
+                run_tests.c.message,
+            )
+            .where(id_in(dialect_of(session), run_tests.c.run_id))
+            .order_by(run_tests.c.run_id, run_tests.c.position)
+        )
+        for run_id, phase, name, passed, message in session.execute(query, {"ids": ids_text(session, ids)}):
+            facts[run_id]["tests"].append(
+                {"phase": phase, "name": name, "passed": passed, "message": message}
+            )
+    return facts

@@ -217,3 +217,29 @@ def test_runs_pair_only_within_a_component():
     a = trace(run(1, "x", 0), run(2, "y", 0))
     b = trace(run(3, "x", 0), run(4, "z", 0))
     assert match(a, b) == ([(1, 3)], [2], [4])
+
+
+def test_test_results_are_compared(store):
+    from mltrace_core import RunRecord
+    from mltrace_core.runs import TestResult
+
+    def train(key, minute, passed):
+        return store.log(
+            RunRecord(
+                key=key,
+                component="train",
+                start=at(minute),
+                end=at(minute + 1),
+                outputs=(("model", None, None),),
+                tests=(TestResult("after", "Accuracy.testAbove", passed, "" if passed else "0.41 < 0.5"),),
+            )
+        )
+
+    good, bad = train("t1", 0, True), train("t2", 10, False)
+    change = store.diff(f"run:{good}", f"run:{bad}").to_dict()["changed"][0]
+    assert change["differences"] == {
+        "tests": [
+            [{"phase": "after", "name": "Accuracy.testAbove", "passed": True, "message": ""}],
+            [{"phase": "after", "name": "Accuracy.testAbove", "passed": False, "message": "0.41 < 0.5"}],
+        ]
+    }

@@ -1,7 +1,7 @@
 """Index lineage edges by producer and pointer
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29
 
 `versions` lists every write of a pointer with how many runs read it: one probe per write for the edges
@@ -12,8 +12,8 @@ maintains no extra index.
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
