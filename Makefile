@@ -11,12 +11,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := .demo
 
-.PHONY: install chromium demo demo-plain test test-fast lint bench bench-airflow clean
+.PHONY: install chromium demo demo-plain test test-fast lint docs docs-gen bench bench-airflow clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[postgres,airflow,test]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,airflow,test,docs]'
 	# The build leaves an egg-info beside the sources; with the repo on sys.path, Airflow would see the
 	# entry points twice (the installed dist-info has them) and register the plugin twice.
 	rm -rf *.egg-info
@@ -44,9 +44,9 @@ demo-plain: install
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace recent --limit 6
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace trace data/predictions/churn_scores.csv
 
-# The whole suite, as CI runs it: the linters, the fast group in random order (it must not depend on the
-# order tests run in), then every test on both backends.
-test: install chromium lint
+# The whole suite, as CI runs it: the linters, the manual in strict mode, the fast group in random order
+# (it must not depend on the order tests run in), then every test on both backends.
+test: install chromium lint docs
 	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q
 	$(BIN)/pytest
 
@@ -58,6 +58,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The manual (docs/, mkdocs.yml) as a static site in site/, offline: a warning (a broken link, a page
+# missing from the nav) fails the build. Not --quiet: mkdocs 1.6 then stops counting the warnings that
+# strict mode fails on. NO_MKDOCS_2_WARNING silences Material's banner about its own future.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Regenerate the pages made from the code (docs/cli.md from the CLI's --help, docs/configuration.md from
+# the [mltrace] options and the core's environment variables); tests/docs fails when they drift.
+docs-gen: install
+	$(BIN)/python scripts/gen_docs.py
+
 bench: install
 	$(BIN)/python bench/core_bench.py
 
@@ -65,4 +76,4 @@ bench-airflow: install
 	$(BIN)/python bench/airflow_overhead.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(DEMO) site .pytest_cache .ruff_cache *.egg-info
