@@ -58,6 +58,17 @@ An error (an unknown run id or pointer, a refused name, an unreachable store) is
   [{"from", "to", "via"}], "truncated"}`; edges point from the consumer to the producer;
 - a component: `name`, `description`, `owner`, `tags`, `run_count`, `latest_run`;
 - `review`: `{"flagged": [names], "runs": [{"run", "count"}]}`.
+
+### Graphs to paste or render
+
+`trace` and `downstream` take `--format dot|mermaid|json` to print the graph for a design doc, a pull
+request or a ticket (`mltrace trace model.pkl --format mermaid > lineage.md`,
+`... --format dot | dot -Tsvg`): one node per run, or with `--by component` one node per component with
+its run count, status mix and time span, and edges aggregated with their number of run pairs and
+pointers. The status is in the text, not only in the colour. `--format json` is `--json`'s trace by
+run; by component it is `{"output", "direction", "by": "component", "nodes": [{"component",
+"run_count", "runs", "statuses", "start", "end", "depth"}], "edges": [{"from", "to", "runs",
+"pointers"}], "truncated"}`.
 """
 
 
