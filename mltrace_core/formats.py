@@ -4,15 +4,19 @@ checks the two agree).
 
 - a time: ``2026-03-01 14:05:09 UTC`` (always UTC, to the second);
 - a duration: ``350 ms``, ``4.2 s``, ``3 min 07 s``, ``2 h 05 min``;
-- a status: one of :data:`STATUSES`.
+- a status: one of :data:`STATUSES` (``aborted``: an OpenLineage ABORT; ``running``: not ended yet).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SUCCESS, FAILED, RUNNING = "success", "failed", "running"
-STATUSES = (SUCCESS, FAILED, RUNNING)  # every status a run can have, in this order
+SUCCESS, FAILED, ABORTED, RUNNING = "success", "failed", "aborted", "running"
+STATUSES = (SUCCESS, FAILED, ABORTED, RUNNING)  # every status a run can have, in this order
+# A run that ended: its status is never overwritten by a later report of the same run.
+TERMINAL = (SUCCESS, FAILED, ABORTED)
+# A run that ended without success: it keeps its inputs and error, never outputs (not trusted).
+UNSUCCESSFUL = (FAILED, ABORTED)
 
 
 def when(ts: datetime | None) -> str:

@@ -14,7 +14,12 @@ from rich.tree import Tree
 from mltrace_core import formats
 from mltrace_core.records import Component, Review, Run, RunDetail, Trace
 
-STATUS_STYLE = {formats.SUCCESS: "green", formats.FAILED: "bold red", formats.RUNNING: "yellow"}
+STATUS_STYLE = {
+    formats.SUCCESS: "green",
+    formats.FAILED: "bold red",
+    formats.ABORTED: "red",
+    formats.RUNNING: "yellow",
+}
 MAX_TREE_DEPTH = 60  # deeper lineages print as a list: a 1,000-level tree is wider than any terminal
 
 

@@ -9,6 +9,14 @@ acyclic even when a step reads its own previous output.
 Edges are materialised here, in both directions of time: a new run links to its producers, and a run
 logged late (replayed after an outage) takes over the consumers that started after it ended.
 
+A run written again (same key) is another report of the same run -- a spool replay, the listener after a
+traced operator, an OpenLineage event for a try a traced operator wrote, a SQL query folding into its
+task -- and is merged into it (:func:`merge_run`): the run gains the inputs and outputs it lacked, and
+their lineage follows the same rule as a late-logged run's; an earlier start moves its start back. A
+terminal status (success, failed, aborted) is never overwritten, and a failed or aborted run never gains
+outputs. A ``running`` run is a placeholder (an OpenLineage run in progress): the first report of its
+end completes it.
+
 Concurrency: SQLite writers are serialised by ``BEGIN IMMEDIATE``. On PostgreSQL the rows of every
 pointer the run touches are locked, in id order (no deadlocks), before lineage is computed, so a reader
 of P and a writer of P never both miss each other.
@@ -16,12 +24,14 @@ of P and a writer of P never both miss each other.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from mltrace_core.formats import ABORTED, FAILED, RUNNING
 from mltrace_core.models import (
     UTCDateTime,
     component_tags,
@@ -140,8 +150,8 @@ def write_run(session: Session, rec: RunRecord) -> int:
             "logged_at": utcnow(),
         },
     ).scalar()
-    if run_id is None:  # this run was logged before (a replay, a retry, listener + operator)
-        return conn.execute(_RUN_BY_KEY, {"key": rec.key}).scalar_one()
+    if run_id is None:  # this run was logged before (a replay, a retry, listener + operator, OpenLineage)
+        return merge_run(session, rec, ids)
     if rec.tests:
         conn.execute(
             run_tests.insert(),
@@ -180,7 +190,7 @@ def write_run(session: Session, rec: RunRecord) -> int:
                 for n, v, _ in rec.outputs
             ],
         )
-        _relink_consumers(session, run_id, rec)
+        _relink_consumers(session, run_id, rec.start, rec.end)
     return run_id
 
 
@@ -228,7 +238,7 @@ def _late_candidates():
 _LATE_CANDIDATES = _late_candidates()
 
 
-def _relink_consumers(session: Session, run_id: int, rec: RunRecord) -> None:
+def _relink_consumers(session: Session, run_id: int, start: datetime, end: datetime) -> None:
     """A run logged late takes its place: consumers that started after it ended and read what it wrote
     now depend on it, if it is a better producer than the one they were linked to."""
     updates = []
@@ -236,23 +246,202 @@ def _relink_consumers(session: Session, run_id: int, rec: RunRecord) -> None:
     for consumer, pointer_id, read_v, c_start, w_v, cur, cur_v, cur_end in conn.execute(
         _LATE_CANDIDATES, {"rid": run_id}
     ):
-        if not _eligible(rec, run_id, c_start, consumer):
+        if not _eligible(start, end, run_id, c_start, consumer):
             continue
         if read_v is not None and w_v is not None and w_v != read_v:
             continue
-        if cur is not None and _rank(read_v, cur_v, cur_end, cur) >= _rank(read_v, w_v, rec.end, run_id):
+        if cur is not None and _rank(read_v, cur_v, cur_end, cur) >= _rank(read_v, w_v, end, run_id):
             continue
         updates.append({"consumer_run_id": consumer, "pointer_id": pointer_id, "producer_run_id": run_id})
     if updates:
         conn.execute(_sql(session).edge, updates)
 
 
-def _eligible(rec: RunRecord, run_id: int, consumer_start, consumer_id: int) -> bool:
-    return rec.end <= consumer_start and (
-        rec.end < consumer_start or rec.start < consumer_start or run_id < consumer_id
-    )
+def _eligible(start: datetime, end: datetime, run_id: int, consumer_start, consumer_id: int) -> bool:
+    return end <= consumer_start and (end < consumer_start or start < consumer_start or run_id < consumer_id)
 
 
 def _rank(read_version, written_version, end, run_id):
     """Order of preference among producers: the exact version read, then the latest end, then log order."""
     return (read_version is not None and written_version == read_version, end, run_id)
+
+
+# -- another report of a run already written --------------------------------------------------------------
+_EXTRA_COLUMNS = (
+    "notes",
+    "code_version",
+    "error",
+    "ext_dag_id",
+    "ext_run_id",
+    "ext_task_id",
+    "ext_try_number",
+    "ext_map_index",
+    "ext_url",
+    "git_hash",
+    "git_tags",
+    "code_snapshot",
+    "staleness_threshold",
+)
+
+
+def _columns(rec: RunRecord) -> dict:
+    """The run row's descriptive columns (what a later report may fill in when the first left them empty)."""
+    ext = rec.external or ExternalIdentity()
+    return {
+        "notes": rec.notes or None,
+        "code_version": rec.code_version,
+        "error": rec.error,
+        "ext_dag_id": ext.dag_id,
+        "ext_run_id": ext.run_id,
+        "ext_task_id": ext.task_id,
+        "ext_try_number": ext.try_number,
+        "ext_map_index": ext.map_index,
+        "ext_url": ext.url,
+        "git_hash": rec.git_hash,
+        "git_tags": None if rec.git_tags is None else list(rec.git_tags),
+        "code_snapshot": rec.code_snapshot,
+        "staleness_threshold": rec.staleness_threshold,
+    }
+
+
+def merge_run(session: Session, rec: RunRecord, ids: dict[str, int] | None = None) -> int:
+    """Merge ``rec`` into the run already written with its key; return that run's id.
+
+    - A ``running`` placeholder that ``rec`` reports ended takes ``rec``'s status, times and error.
+    - Otherwise the status and end are kept (a terminal state is never overwritten) and the start moves
+      back if ``rec`` started earlier.
+    - The run gains the inputs and outputs it lacked (outputs only while it is not failed or aborted),
+      and a version where it had none; columns it left empty are filled in.
+    - Lineage of what changed follows the rule of a late-logged run (the module docstring)."""
+    conn = session.connection()
+    query = select(runs.c.id, runs.c.status, runs.c.start_ts, runs.c.end_ts, *_extra_cols()).where(
+        runs.c.key == rec.key
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one()
+    run_id, status, start, end = row[0], row[1], row[2], row[3]
+    current = dict(zip(_EXTRA_COLUMNS, row[4:], strict=True))
+    changes = {k: v for k, v in _columns(rec).items() if v not in (None, "") and current[k] in (None, "")}
+    ends_now = status == RUNNING and rec.status != RUNNING
+    new_start, new_end = min(start, rec.start), end
+    if ends_now:
+        changes["status"], status = rec.status, rec.status
+        new_end = max(rec.end, new_start)
+        if rec.error:
+            changes["error"] = rec.error
+    elif status == RUNNING:
+        new_end = max(end, rec.end)  # still in progress: it has run at least until this report
+    if new_start != start:
+        changes["start_ts"] = new_start
+    if new_end != end:
+        changes["end_ts"] = new_end
+    if changes:
+        conn.execute(update(runs).where(runs.c.id == run_id).values(**changes))
+    outputs = () if status in (FAILED, ABORTED) else rec.outputs
+    if ids is None:
+        ids = pointer_ids(session, rec.inputs + outputs, lock=True)
+    _merge_pointers(session, run_id, new_start, new_end, (start, end), rec.inputs, outputs, ids)
+    return run_id
+
+
+def _extra_cols():
+    return [runs.c[name] for name in _EXTRA_COLUMNS]
+
+
+def _merge_pointers(session, run_id, start, end, before, inputs, outputs, ids) -> None:
+    """Add ``inputs``/``outputs`` the run lacks (or the version it lacked) and bring its lineage up to
+    date: its own input edges are recomputed when its inputs or start changed; consumers of its outputs
+    are relinked as for a late-logged run, or recomputed for a pointer whose written version changed or
+    when its end moved (a consumer may no longer be entitled to it)."""
+    conn = session.connection()
+    moved = (start, end) != before
+    have_in = dict(
+        conn.execute(
+            select(run_inputs.c.pointer_id, run_inputs.c.version).where(run_inputs.c.run_id == run_id)
+        ).all()
+    )
+    have_out = dict(
+        conn.execute(
+            select(run_outputs.c.pointer_id, run_outputs.c.version).where(run_outputs.c.run_id == run_id)
+        ).all()
+    )
+    new_in = [(ids[n], v) for n, v, _ in inputs if ids[n] not in have_in]
+    versioned_in = [(ids[n], v) for n, v, _ in inputs if v is not None and have_in.get(ids[n], v) is None]
+    new_out = [(ids[n], v) for n, v, _ in outputs if ids[n] not in have_out]
+    versioned_out = [(ids[n], v) for n, v, _ in outputs if v is not None and have_out.get(ids[n], v) is None]
+    if moved:
+        conn.execute(update(run_inputs).where(run_inputs.c.run_id == run_id).values(start_ts=start))
+        conn.execute(
+            update(run_outputs).where(run_outputs.c.run_id == run_id).values(start_ts=start, end_ts=end)
+        )
+    for pid, version in versioned_in:
+        conn.execute(
+            update(run_inputs)
+            .where(run_inputs.c.run_id == run_id, run_inputs.c.pointer_id == pid)
+            .values(version=version)
+        )
+    if new_in:
+        conn.execute(
+            run_inputs.insert(),
+            [{"run_id": run_id, "pointer_id": p, "version": v, "start_ts": start} for p, v in new_in],
+        )
+    if new_in or versioned_in or moved:
+        conn.execute(delete(run_dependencies).where(run_dependencies.c.consumer_run_id == run_id))
+        conn.execute(_LINK_PRODUCERS, {"rid": run_id, "start": start})
+    for pid, version in versioned_out:
+        conn.execute(
+            update(run_outputs)
+            .where(run_outputs.c.run_id == run_id, run_outputs.c.pointer_id == pid)
+            .values(version=version)
+        )
+    if new_out:
+        conn.execute(
+            run_outputs.insert(),
+            [
+                {"run_id": run_id, "pointer_id": p, "version": v, "start_ts": start, "end_ts": end}
+                for p, v in new_out
+            ],
+        )
+    recompute = {p for p, _ in versioned_out}
+    if moved and end != before[1]:
+        recompute |= set(have_out)  # its end moved: who it produced for is decided again
+    if recompute:
+        relink_pointers(session, sorted(recompute))
+    if new_out or moved:
+        _relink_consumers(session, run_id, start, end)
+
+
+# Every reader of :pid linked from scratch by the lineage rule (the same rule as _LINK_PRODUCERS, with the
+# reader's own start and id in place of the new run's).
+_ELIGIBLE_FOR_READER = (
+    "o.end_ts <= i.start_ts AND o.run_id <> i.run_id "
+    "AND (o.end_ts < i.start_ts OR o.start_ts < i.start_ts OR o.run_id < i.run_id)"
+)
+_LINK_READERS = text(
+    f"""
+    INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
+    SELECT consumer, pointer_id, producer FROM (
+        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
+            (SELECT o.run_id FROM run_outputs o
+              WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_ELIGIBLE_FOR_READER}
+              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
+            (SELECT o.run_id FROM run_outputs o
+              WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL)
+                AND {_ELIGIBLE_FOR_READER}
+              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
+        ) AS producer
+        FROM run_inputs i WHERE i.pointer_id = :pid
+    ) AS linked
+    WHERE producer IS NOT NULL
+    """
+)
+
+
+def relink_pointers(session: Session, pointer_ids: list[int]) -> None:
+    """Recompute every lineage edge through these pointers from scratch (the rare case where a writer's
+    version or end changed after consumers were linked to it). Cost: the pointers' readers."""
+    conn = session.connection()
+    for pid in pointer_ids:
+        conn.execute(delete(run_dependencies).where(run_dependencies.c.pointer_id == pid))
+        conn.execute(_LINK_READERS, {"pid": pid})

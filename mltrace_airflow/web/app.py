@@ -123,6 +123,7 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     )
     env.filters["when"] = formats.when
     env.filters["seconds"] = formats.duration
+    env.globals["statuses"] = formats.STATUSES
     static_version = _static_version()
 
     def store() -> Store:

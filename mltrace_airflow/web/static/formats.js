@@ -2,7 +2,7 @@
  * (tests/web/test_formats.py runs both on the same values). Plain ES2017, no build step. */
 (function (root) {
   'use strict';
-  const STATUSES = ['success', 'failed', 'running'];
+  const STATUSES = ['success', 'failed', 'aborted', 'running'];
   const pad = (n) => String(n).padStart(2, '0');
 
   function when(iso) {

@@ -383,7 +383,7 @@
 
   function legend() {
     const el = h('div', { class: 'mltrace-legend', 'aria-hidden': 'true' });
-    for (const st of ['success', 'failed', 'running']) {
+    for (const st of F.STATUSES) {
       const item = h('span', { class: 'mltrace-legend-item' });
       item.appendChild(h('span', { class: `mltrace-swatch mltrace-status-${st}` }));
       item.appendChild(document.createTextNode(st));
