@@ -12,7 +12,7 @@ pytestmark = pytest.mark.airflow
 
 RAW, TABLE, SHARDS = (
     "s3://bucket/raw/customers.csv",
-    "postgres://warehouse/public/churn_features",
+    "postgres://warehouse:5432/analytics/public/churn_features",  # as Airflow's postgres provider spells it
     "s3://bucket/shards",
 )
 

@@ -33,7 +33,7 @@ def test_traced_factory_deferral_and_refused_names(dags, lineage_store):
             1,
             "success",
             ("warehouse.customers",),
-            ("postgres://warehouse/public/churn_features",),
+            ("postgres://warehouse:5432/analytics/public/churn_features",),
         ),
     ]
     (declare,) = lineage_store.get_runs_for_dag_run(dr.dag_id, dr.run_id, "declare")

@@ -20,7 +20,7 @@ from mltrace_airflow.operators import TracedPythonOperator, current_run, traced
 OUT = str(Path(os.environ["MLTRACE_EXAMPLE_DATA"]) / "test")
 START = datetime(2025, 1, 1)
 RAW = Asset(name="test_raw", uri="s3://bucket/raw/customers.csv")
-TABLE = Asset(name="test_table", uri="postgres://warehouse/public/churn_features")
+TABLE = Asset(name="test_table", uri="postgres://warehouse/analytics/public/churn_features")
 
 
 def write(path: str) -> str:
