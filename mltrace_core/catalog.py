@@ -5,12 +5,22 @@ from __future__ import annotations
 from sqlalchemy import func, select, true, update
 from sqlalchemy.orm import Session
 
+from mltrace_core.entities.component import Component
 from mltrace_core.errors import NotFoundError
 from mltrace_core.lineage import latest_writer, shared_runs
-from mltrace_core.models import component_tags, components, pointers, runs
+from mltrace_core.models import (
+    component_tags,
+    components,
+    pointers,
+    run_dependencies,
+    run_inputs,
+    run_outputs,
+    run_tests,
+    runs,
+)
 from mltrace_core.queries import component_row_id, load_runs
-from mltrace_core.records import Component, Review
-from mltrace_core.write import add_tags, component_id
+from mltrace_core.records import Review
+from mltrace_core.write import add_tags, component_id, pointer_ids
 
 
 def create_component(
@@ -114,3 +124,58 @@ def review(session: Session) -> Review:
         flagged=tuple(name for _, name in flagged),
         runs=tuple((loaded[r], n) for r, n in counts if r in loaded),
     )
+
+
+def pointer(session: Session, name: str, create: bool, ptype: str | None) -> tuple[str, str | None, bool]:
+    """(name, type, flagged) of pointer ``name``; ``create``: made (with ``ptype``) if missing."""
+    query = select(pointers.c.name, pointers.c.type, pointers.c.flagged).where(pointers.c.name == name)
+    row = session.execute(query).first()
+    if row is None:
+        if not create:
+            raise NotFoundError(f"no pointer named {name!r}")
+        pointer_ids(session, [(name, None, ptype)])
+        row = session.execute(query).one()
+    return row[0], row[1], bool(row[2])
+
+
+def pointer_types(session: Session, names) -> dict[str, str | None]:
+    names = list(names)
+    if not names:
+        return {}
+    query = select(pointers.c.name, pointers.c.type).where(pointers.c.name.in_(names))
+    return {name: ptype for name, ptype in session.execute(query)}
+
+
+def writer_of_version(session: Session, version: str) -> str | None:
+    """The name of the pointer most recently written at ``version``, whatever its name (0.17's
+    ``auto_log`` finds the output a value came from by the value)."""
+    query = (
+        select(pointers.c.name)
+        .join(run_outputs, run_outputs.c.pointer_id == pointers.c.id)
+        .where(run_outputs.c.version == version)
+        .order_by(run_outputs.c.end_ts.desc(), run_outputs.c.run_id.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar()
+
+
+def set_notes(session: Session, run_id: int, notes: str) -> str:
+    done = session.execute(update(runs).where(runs.c.id == run_id).values(notes=notes))
+    if done.rowcount == 0:
+        raise NotFoundError(f"no run with id {run_id}")
+    return notes
+
+
+def delete_everything(session: Session) -> None:
+    """Every component, run, pointer and edge deleted; the schema stays (0.17's ``clean_db``)."""
+    for table in (
+        run_tests,
+        run_dependencies,
+        run_inputs,
+        run_outputs,
+        runs,
+        component_tags,
+        components,
+        pointers,
+    ):
+        session.execute(table.delete())

@@ -1,8 +1,10 @@
 """Every environment variable the core reads, read here and nowhere else, when used (never at import).
 
-- the store: ``set_db_uri()`` > ``MLTRACE_DB_URI`` > ``sqlite:///<home>/mltrace.db``, where home is
-  ``$MLTRACE_HOME`` (default ``~/.mltrace``) for plain Python and the CLI, and ``$AIRFLOW_HOME`` for the
-  Airflow hook (see :func:`get_db_uri`);
+- the store: ``set_db_uri()`` > ``MLTRACE_DB_URI`` > mltrace 0.17's ``DB_URI`` > 0.17's ``DB_SERVER``
+  (plain Python and the CLI only) > ``sqlite:///<home>/mltrace.db``, where home is ``$MLTRACE_HOME``
+  (default ``~/.mltrace``) for plain Python and the CLI, and ``$AIRFLOW_HOME`` for the Airflow hook (see
+  :func:`get_db_uri`);
+- 0.17's artifacts (``save``, ``auto_log``): ``$SAVE_DIR``, else ``$MLTRACE_HOME`` (see :func:`save_dir`);
 - the spool: ``$MLTRACE_SPOOL_DIR`` > ``$AIRFLOW__MLTRACE__SPOOL_DIR`` > ``$AIRFLOW_HOME/mltrace_spool``
   (when ``AIRFLOW_HOME`` is set) > ``$MLTRACE_HOME/spool`` (see :func:`spool_dir`). Airflow's tasks and
   ``mltrace spool replay`` in the same environment therefore agree on it.
@@ -12,8 +14,12 @@ The one place that also knows how users spell database URIs (:func:`normalize_ur
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 _uri_override: str | None = None
@@ -37,15 +43,37 @@ def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
 
 
+# mltrace 0.17's server database, which DB_SERVER names the host of.
+DB_SERVER_URI = "postgresql://admin:admin@{host}:5432/sqlalchemy"
+
+
 def get_db_uri(home: Path | None = None) -> str:
-    """The URI set by :func:`set_db_uri`, else env ``MLTRACE_DB_URI``, else SQLite in ``home`` (default
-    :func:`mltrace_home`; the Airflow hook passes :func:`airflow_home`)."""
+    """The URI set by :func:`set_db_uri`, else env ``MLTRACE_DB_URI``, else SQLite in ``home``.
+
+    Without ``home`` (plain Python and the CLI), mltrace 0.17's settings come before the SQLite default
+    in :func:`mltrace_home`: env ``DB_URI`` (a whole URI), else env ``DB_SERVER``, the host of 0.17's
+    server database ``postgresql://admin:admin@<DB_SERVER>:5432/sqlalchemy``. The Airflow hook passes
+    ``home`` (:func:`airflow_home`) and leaves those two out: they are generic names that an Airflow
+    deployment may well set for something else, and it names its store with a Connection."""
     if _uri_override:
         return _uri_override
     env = os.environ.get("MLTRACE_DB_URI")
     if env:
         return env
+    if home is None:
+        legacy = os.environ.get("DB_URI", "").strip()
+        if legacy:
+            return legacy
+        server = os.environ.get("DB_SERVER", "").strip()
+        if server:
+            return DB_SERVER_URI.format(host=server)
     return f"sqlite:///{(home or mltrace_home()) / 'mltrace.db'}"
+
+
+def save_dir() -> Path:
+    """Where 0.17's ``save`` and ``auto_log`` keep artifacts: ``$SAVE_DIR``, else :func:`mltrace_home`."""
+    value = os.environ.get("SAVE_DIR", "").strip()
+    return Path(value).expanduser() if value else mltrace_home()
 
 
 def spool_dir() -> Path:
@@ -64,7 +92,10 @@ def spool_dir() -> Path:
 def normalize_uri(uri: str) -> str:
     """Map the spellings users type to the driver we ship: ``postgres://`` and ``postgresql://``
     become ``postgresql+psycopg2://`` (SQLAlchemy 2 rejects the first and maps the second to psycopg 3).
+    ``test`` (mltrace 0.17's throwaway database) is a SQLite file of this process, deleted when it exits.
     The one place that knows this."""
+    if uri.strip().lower() == "test":
+        return _throwaway_sqlite()
     for prefix in ("postgres://", "postgresql://"):
         if uri.startswith(prefix):
             return DRIVER_POSTGRES + "://" + uri[len(prefix) :]
@@ -97,3 +128,10 @@ def store_fingerprint(uri: str) -> str:
     except Exception:  # unparsable: still a stable name, never the text itself
         ident = "unparsable:" + uri
     return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@functools.cache
+def _throwaway_sqlite() -> str:
+    directory = tempfile.mkdtemp(prefix="mltrace-test-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return f"sqlite:///{directory}/mltrace.db"

@@ -9,6 +9,8 @@ __all__ = [
     "MltraceError",
     "NotFoundError",
     "InvalidInputError",
+    "InvalidTypeError",
+    "IncompleteRunError",
     "StoreUnavailableError",
     "SchemaError",
     "AmbiguousAddressError",
@@ -19,12 +21,23 @@ class MltraceError(Exception):
     """Root of every error raised by mltrace."""
 
 
-class NotFoundError(MltraceError, LookupError):
-    """An unknown run id, component or pointer."""
+class NotFoundError(MltraceError, LookupError, RuntimeError):
+    """An unknown run id, component or pointer. Also a ``RuntimeError``: what mltrace 0.17 raised for
+    these, so ported ``except RuntimeError:`` blocks keep working."""
 
 
 class InvalidInputError(MltraceError, ValueError):
     """A rejected argument (a name that is too long, a missing timestamp...). Nothing was written."""
+
+
+class InvalidTypeError(InvalidInputError, TypeError):
+    """An argument of the wrong type (a timestamp that is not a datetime, notes that are not text...).
+    Also a ``TypeError``, as mltrace 0.17 raised."""
+
+
+class IncompleteRunError(InvalidInputError, RuntimeError):
+    """A run that cannot be logged as it is (no start or no end timestamp). Also a ``RuntimeError``, as
+    mltrace 0.17 raised."""
 
 
 class StoreUnavailableError(MltraceError):

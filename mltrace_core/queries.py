@@ -268,8 +268,14 @@ def ordered(loaded: dict[int, Run], ids) -> list[Run]:
     return [loaded[i] for i in ids if i in loaded]
 
 
-def recent_run_ids(session: Session, limit: int) -> list[int]:
+def recent_run_ids(session: Session, limit: int, after: int | None = None) -> list[int]:
+    """The newest runs' ids, by start time; ``after``: the next page, the runs listed after that run."""
     query = select(runs.c.id).order_by(runs.c.start_ts.desc(), runs.c.id.desc()).limit(limit)
+    if after is not None:
+        start = session.execute(select(runs.c.start_ts).where(runs.c.id == after)).scalar()
+        if start is None:
+            raise NotFoundError(f"no run with id {after}")
+        query = query.where(or_(runs.c.start_ts < start, and_(runs.c.start_ts == start, runs.c.id < after)))
     return list(session.execute(query).scalars())
 
 
@@ -285,17 +291,20 @@ def component_row_id(session: Session, name: str) -> int:
     return cid
 
 
-def history(session: Session, component: str, limit: int) -> list[Run]:
-    """The component's runs, newest first."""
+def history(session: Session, component: str, limit: int, lower=None, upper=None) -> list[Run]:
+    """The component's runs, newest first; ``lower``/``upper``: only those that started in that range."""
     cid = component_row_id(session, component)
-    ids = list(
-        session.execute(
-            select(runs.c.id)
-            .where(runs.c.component_id == cid)
-            .order_by(runs.c.start_ts.desc(), runs.c.id.desc())
-            .limit(limit)
-        ).scalars()
+    query = (
+        select(runs.c.id)
+        .where(runs.c.component_id == cid)
+        .order_by(runs.c.start_ts.desc(), runs.c.id.desc())
+        .limit(limit)
     )
+    if lower is not None:
+        query = query.where(runs.c.start_ts >= lower)
+    if upper is not None:
+        query = query.where(runs.c.start_ts <= upper)
+    ids = list(session.execute(query).scalars())
     return ordered(load_runs(session, ids), ids)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from mltrace_core.runs import TestResult
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -57,11 +60,53 @@ class Run:
     code_version: str | None = None
     error: str | None = None
     external: ExternalIdentity | None = None
+    # What mltrace 0.17 kept of the code (schema 0003). Filled by inspect (``RunDetail``) and by the
+    # module-level 0.17 functions (``get_history``, ``backtrace``); left unset (None) by listings and
+    # traces, which may hold 100,000 runs. Not in ``to_dict()``: inspect's JSON has them.
+    git_hash: str | None = None
+    git_tags: tuple[str, ...] | None = None
+    code_snapshot: str | None = None
+    upstream_components: tuple[str, ...] | None = None  # 0.17's ``dependencies``: component names
 
     @property
     def duration(self) -> float:
         """Seconds from start to end."""
         return (self.end - self.start).total_seconds()
+
+    # mltrace 0.17's names for the same things
+    @property
+    def component_name(self) -> str:
+        return self.component
+
+    @property
+    def start_timestamp(self) -> datetime:
+        return self.start
+
+    @property
+    def end_timestamp(self) -> datetime:
+        return self.end
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """The run as mltrace 0.17's ``ComponentRun.to_dictionary()``: inputs and outputs as IOPointers,
+        ``dependencies`` as the upstream components' names (our ``dependencies`` are run ids)."""
+        from mltrace_core.entities.io_pointer import IOPointer
+
+        versions = dict(getattr(self, "input_versions", ())), dict(getattr(self, "output_versions", ()))
+        types = dict(getattr(self, "pointer_types", ()))
+        return {
+            "component_name": self.component,
+            "notes": self.notes,
+            "inputs": [IOPointer(n, version=versions[0].get(n), type=types.get(n)) for n in self.inputs],
+            "outputs": [IOPointer(n, version=versions[1].get(n), type=types.get(n)) for n in self.outputs],
+            "git_hash": self.git_hash,
+            "git_tags": None if self.git_tags is None else list(self.git_tags),
+            "code_snapshot": self.code_snapshot,
+            "start_timestamp": self.start,
+            "end_timestamp": self.end,
+            "dependencies": list(self.upstream_components or ()),
+            "id": self.id,
+            "stale": list(self.stale),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +135,8 @@ class RunDetail(Run):
     output_versions: tuple[tuple[str, str | None], ...] = ()
     downstream: tuple[int, ...] = ()
     component_tags: tuple[str, ...] = ()
+    pointer_types: tuple[tuple[str, str | None], ...] = ()  # DATA, MODEL, ENDPOINT, UNKNOWN or our own
+    tests: tuple[TestResult, ...] = ()  # the component's before/after tests, in the order they ran
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -97,6 +144,11 @@ class RunDetail(Run):
         out["output_versions"] = dict(self.output_versions)
         out["downstream"] = list(self.downstream)
         out["component_tags"] = list(self.component_tags)
+        out["pointer_types"] = dict(self.pointer_types)
+        out["git_hash"] = self.git_hash
+        out["git_tags"] = None if self.git_tags is None else list(self.git_tags)
+        out["code_snapshot"] = self.code_snapshot
+        out["tests"] = [t._asdict() for t in self.tests]
         return out
 
 
@@ -140,26 +192,6 @@ class Trace:
             "nodes": [n.to_dict() for n in self.nodes],
             "edges": [e.to_dict() for e in self.edges],
             "truncated": self.truncated,
-        }
-
-
-@dataclass(frozen=True)
-class Component:
-    name: str
-    description: str = ""
-    owner: str = ""
-    tags: tuple[str, ...] = ()
-    latest_run: Run | None = None
-    run_count: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "owner": self.owner,
-            "tags": list(self.tags),
-            "run_count": self.run_count,
-            "latest_run": self.latest_run.to_dict() if self.latest_run else None,
         }
 
 

@@ -12,7 +12,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from mltrace_core import formats
-from mltrace_core.records import Component, Review, Run, RunDetail, Trace
+from mltrace_core.entities.component import Component
+from mltrace_core.records import Review, Run, RunDetail, Trace
 
 STATUS_STYLE = {
     formats.SUCCESS: "green",

@@ -1,110 +1,15 @@
-"""Building a run to log: the mltrace-compatible ``ComponentRun``/``IOPointer`` and the validated
-``RunRecord`` the store writes (and the spool keeps as JSON)."""
+"""The validated ``RunRecord`` the store writes (and the spool keeps as JSON). Runs are built with
+:class:`mltrace_core.ComponentRun` (``entities/component_run.py``), which makes one."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from mltrace_core import validation as valid
-from mltrace_core.errors import InvalidInputError
+from mltrace_core.errors import IncompleteRunError, InvalidInputError
 from mltrace_core.records import ExternalIdentity
-
-
-class IOPointer:
-    """A name of something read or written (a path, URI, table, model id), with an optional version
-    (a content hash, an mtime, an ETag) and type."""
-
-    __slots__ = ("name", "version", "type")
-
-    def __init__(self, name: str, version: str | None = None, type: str | None = None) -> None:
-        self.name = name
-        self.version = version
-        self.type = type
-
-    def __repr__(self) -> str:
-        extra = f", version={self.version!r}" if self.version is not None else ""
-        return f"IOPointer({self.name!r}{extra})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, IOPointer) and (self.name, self.version) == (other.name, other.version)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.version))
-
-
-PointerLike = str | IOPointer
-
-
-def as_pointer(value: PointerLike, version: str | None = None) -> IOPointer:
-    if isinstance(value, IOPointer):
-        return value if version is None else IOPointer(value.name, version, value.type)
-    if isinstance(value, str):
-        return IOPointer(value, version)
-    raise InvalidInputError(f"a pointer is a name or an IOPointer, not {type(value).__name__}")
-
-
-class ComponentRun:
-    """One execution of a component: what it read, what it wrote, when, and how it ended."""
-
-    def __init__(self, component_name: str, notes: str = "", status: str = "success") -> None:
-        self.component_name = component_name
-        self.notes = notes
-        self.status = status
-        self.code_version: str | None = None
-        self.error: str | None = None
-        self.external: ExternalIdentity | None = None
-        self.component_tags: tuple[str, ...] = ()
-        self.key: str | None = None  # idempotency key; default: the Airflow try, else a fresh uuid
-        self.start_timestamp: datetime | None = None
-        self.end_timestamp: datetime | None = None
-        self.inputs: list[IOPointer] = []
-        self.outputs: list[IOPointer] = []
-
-    def __repr__(self) -> str:
-        return f"ComponentRun({self.component_name!r}, inputs={self.inputs}, outputs={self.outputs})"
-
-    def set_start_timestamp(self, ts: datetime | None = None) -> None:
-        """A datetime (naive means UTC); none means now."""
-        self.start_timestamp = valid.utc(ts, "start timestamp") if ts is not None else _now()
-
-    def set_end_timestamp(self, ts: datetime | None = None) -> None:
-        self.end_timestamp = valid.utc(ts, "end timestamp") if ts is not None else _now()
-
-    def add_input(self, pointer: PointerLike, version: str | None = None) -> None:
-        self.inputs.append(as_pointer(pointer, version))
-
-    def add_inputs(self, pointers: Iterable[PointerLike]) -> None:
-        for p in _iterable(pointers):
-            self.add_input(p)
-
-    def add_output(self, pointer: PointerLike, version: str | None = None) -> None:
-        self.outputs.append(as_pointer(pointer, version))
-
-    def add_outputs(self, pointers: Iterable[PointerLike]) -> None:
-        for p in _iterable(pointers):
-            self.add_output(p)
-
-    def to_record(self) -> RunRecord:
-        """Validate everything; raise :class:`InvalidInputError` before anything is written."""
-        external = self.external
-        return RunRecord(
-            key=self.key or (external.key if external else None) or f"uuid:{uuid.uuid4()}",
-            component=self.component_name,
-            start=self.start_timestamp,  # type: ignore[arg-type]  # checked below
-            end=self.end_timestamp,  # type: ignore[arg-type]
-            status=self.status,
-            notes=self.notes,
-            code_version=self.code_version,
-            error=self.error,
-            external=external,
-            component_tags=tuple(self.component_tags),
-            inputs=tuple((p.name, p.version, p.type) for p in self.inputs),
-            outputs=tuple((p.name, p.version, p.type) for p in self.outputs),
-        ).checked()
 
 
 @dataclass(frozen=True)
@@ -137,7 +42,7 @@ class RunRecord:
         what = f"run of {self.component!r}"
         for label, ts in (("start", self.start), ("end", self.end)):
             if ts is None:
-                raise InvalidInputError(
+                raise IncompleteRunError(
                     f"{what} has no {label} timestamp: call set_{label}_timestamp() before logging it"
                 )
         start, end = valid.utc(self.start, "start timestamp"), valid.utc(self.end, "end timestamp")
@@ -240,14 +145,3 @@ def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:
         ptype = valid.name(ptype, "pointer type", 64) if ptype is not None else None
         checked[name] = (name, valid.version(version), ptype)  # the last mention wins
     return tuple(checked.values())
-
-
-def _iterable(pointers: Iterable[PointerLike] | PointerLike) -> Iterable[PointerLike]:
-    # add_inputs("a.csv") is a common slip: treat a lone name as one pointer, not as characters.
-    if isinstance(pointers, (str, IOPointer)):
-        return [pointers]
-    return pointers
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -14,14 +14,15 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import addresses, catalog, db, diff, lineage, queries, versions
+from mltrace_core import addresses, catalog, db, details, diff, lineage, queries, versions
 from mltrace_core import validation as valid
 from mltrace_core.bound import CallBound
 from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fingerprint
-from mltrace_core.errors import InvalidInputError, MltraceError, StoreUnavailableError
+from mltrace_core.entities.component import Component
+from mltrace_core.entities.component_run import ComponentRun
+from mltrace_core.errors import InvalidInputError, InvalidTypeError, MltraceError, StoreUnavailableError
 from mltrace_core.records import (
     Address,
-    Component,
     ExternalIdentity,
     PointerVersion,
     Review,
@@ -30,7 +31,7 @@ from mltrace_core.records import (
     Trace,
     TraceDiff,
 )
-from mltrace_core.runs import ComponentRun, RunRecord
+from mltrace_core.runs import RunRecord
 from mltrace_core.write import write_run
 
 T = TypeVar("T")
@@ -201,18 +202,63 @@ class Store:
     def unflag_all(self) -> int:
         return self._write(catalog.unflag_all)
 
+    def add_notes(self, run_id: int | str, notes: str) -> str:
+        """Replace the notes of a logged run; return them."""
+        if not isinstance(notes, str):
+            raise InvalidTypeError("notes field must be of type str")
+        return self._write(catalog.set_notes, valid.run_id(run_id), valid.text(notes, "notes"))
+
+    def get_pointer(
+        self, name: str, create: bool = False, type: str | None = None
+    ) -> tuple[str, str | None, bool]:
+        """(name, type, flagged) of a pointer; ``create``: made if missing, else :class:`NotFoundError`."""
+        name = valid.name(name, "pointer name")
+        ptype = None if type is None else valid.name(type, "pointer type", 64)
+        if create:
+            return self._write(catalog.pointer, name, True, ptype)
+        return self._read(catalog.pointer, name, False, ptype)
+
+    def get_pointer_types(self, names) -> dict[str, str | None]:
+        return self._read(catalog.pointer_types, [valid.name(n, "pointer name") for n in names])
+
+    def writer_of_version(self, version: str) -> str | None:
+        """The pointer most recently written at ``version``, by any name (``None``: no such output)."""
+        return self._read(catalog.writer_of_version, valid.version(version))
+
+    def delete_everything(self) -> None:
+        """Delete every component, run and pointer (the schema stays). There is no undo."""
+        self._write(catalog.delete_everything)
+
     # -- reading --------------------------------------------------------------------------------
     def get_recent_runs(self, limit: int = 20) -> list[Run]:
         return self._read(queries.recent_runs, valid.limit(limit))
 
-    def get_recent_run_ids(self, limit: int = 20) -> list[int]:
-        return self._read(queries.recent_run_ids, valid.limit(limit))
+    def get_recent_run_ids(self, limit: int = 20, last_run_id: int | str | None = None) -> list[int]:
+        """Ids of the newest runs; ``last_run_id``: the next page, the runs listed after that one."""
+        after = None if last_run_id is None else valid.run_id(last_run_id)
+        return self._read(queries.recent_run_ids, valid.limit(limit), after)
 
-    def get_history(self, component_name: str, limit: int = 10) -> list[Run]:
-        return self._read(queries.history, valid.name(component_name, "component name"), valid.limit(limit))
+    def get_history(
+        self, component_name: str, limit: int = 10, date_lower=None, date_upper=None
+    ) -> list[Run]:
+        """The component's runs, newest first; ``date_lower``/``date_upper`` (datetimes or ISO-8601
+        text, naive meaning UTC; ``None``, ``datetime.min``/``max``: no bound) keep those that started in
+        that range."""
+        return self._read(
+            queries.history,
+            valid.name(component_name, "component name"),
+            valid.limit(limit),
+            valid.time_bound(date_lower, "date_lower"),
+            valid.time_bound(date_upper, "date_upper"),
+        )
 
     def get_component_run_information(self, run_id: int | str) -> RunDetail:
-        return self._read(queries.run_detail, valid.run_id(run_id))
+        """Everything about one run (see :mod:`mltrace_core.details`)."""
+        return self._read(details.detail, valid.run_id(run_id))
+
+    def with_code_details(self, loaded: list[Run]) -> list[Run]:
+        """``loaded`` with git hash, git tags, code snapshot and upstream component names filled in."""
+        return self._read(details.with_code_details, loaded) if loaded else []
 
     def get_runs(self, run_ids) -> list[Run]:
         """Runs by id, in the order given; unknown ids are left out."""

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from mltrace_core.errors import InvalidInputError
+from mltrace_core.errors import InvalidInputError, InvalidTypeError
 from mltrace_core.formats import STATUSES
 
 MAX_NAME_BYTES = 1024
@@ -35,7 +35,7 @@ MAX_INT32 = 2**31 - 1
 def name(value: object, what: str = "name", max_bytes: int = MAX_NAME_BYTES) -> str:
     """Return ``value`` if it is an acceptable name, else raise :class:`InvalidInputError`."""
     if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+        raise InvalidTypeError(f"{what} must be a string, not {type(value).__name__}")
     if not value.strip():
         raise InvalidInputError(f"{what} must not be empty")
     try:
@@ -62,7 +62,7 @@ def text(value: object, what: str, truncate: bool = False) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInputError(f"{what} must be a string, not {type(value).__name__}")
+        raise InvalidTypeError(f"{what} must be a string, not {type(value).__name__}")
     if "\x00" in value:
         if not truncate:
             raise InvalidInputError(f"{what} must not contain NUL characters")
@@ -143,10 +143,23 @@ def status(value: object) -> str:
 def utc(value: object, what: str) -> datetime:
     """An aware UTC datetime; a naive one is taken to be UTC."""
     if not isinstance(value, datetime):
-        raise InvalidInputError(f"{what} must be a datetime, not {type(value).__name__}")
+        raise InvalidTypeError(f"{what} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def time_bound(value: object, what: str) -> datetime | None:
+    """A date range bound: a datetime or ISO-8601 text (naive meaning UTC), as an aware UTC datetime;
+    ``None``, ``""``, ``datetime.min`` and ``datetime.max`` are no bound (mltrace 0.17's defaults)."""
+    if value is None or value == "" or value in (datetime.min, datetime.max):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInputError(f"{what} must be a date or time (ISO 8601), not {value[:40]!r}") from None
+    return utc(value, what)
 
 
 def external(value):
