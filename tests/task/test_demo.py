@@ -4,6 +4,7 @@ LocalExecutor process, the listener registered by the installed plugin (no test 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -37,6 +38,30 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Trace of file://" in result.stdout
+
+    # A clean console: the demo's own lines only. Airflow's output (its warnings, the failed try's
+    # traceback) is in a log file the demo names; the console says what happened in one line each.
+    console = result.stdout + result.stderr
+    for noise in ("Traceback", "[warning", "[error", "error_detail", "Task failed with exception"):
+        assert noise not in console, noise
+    dag_runs = re.findall(
+        r"^    round (\d)  (\w+) +(\w+) +\d[\d.]* (?:ms|s|min \d\d s)   (\d+) runs traced$",
+        result.stdout,
+        re.M,
+    )
+    assert [(r, d, s) for r, d, s, _ in dag_runs] == [
+        (str(i), dag_id, "success")
+        for i in (1, 2)
+        for dag_id in ("churn_training", "churn_batch_predict", "churn_report")
+    ]
+    assert [int(n) for *_, n in dag_runs] == [6 + 1, 8, 2] * 2  # churn_training: 6 tasks, ingest tried twice
+    explained = re.findall(
+        r"^ +ingest: try 1 failed \(ConnectionError: .*\); try 2 succeeded$", result.stdout, re.M
+    )
+    assert len(explained) == 2
+    log = home / "airflow.log"
+    assert str(log) in result.stdout and "Task failed with exception" in log.read_text()
+    assert "mltrace recent" in result.stdout and "/plugin/mltrace" in result.stdout
 
     store = mltrace_core.Store(f"sqlite:///{home}/airflow/mltrace.db")
     try:
