@@ -128,7 +128,8 @@ def trace(request: Request, store: StoreDep, user: GetUserDep, output: str, dept
 
 @router.get("/downstream", response_class=HTMLResponse)
 def downstream(request: Request, store: StoreDep, pointer: str, depth: str | None = None):
-    return page(request, "downstream.html", graph=store.downstream(pointer, deps.depth(depth)))
+    graph = store.downstream(pointer, deps.depth(depth))
+    return page(request, "downstream.html", graph=graph, data=trace_json(graph))
 
 
 @router.get("/tags", response_class=HTMLResponse)

@@ -1,161 +1,28 @@
 """End to end: a real ``airflow api-server`` (FAB auth manager, real users) serving the mltrace plugin
 from its entry point, a store filled by real pipeline runs, and headless Chromium clicking through it.
 
-Screenshots go to the test's temporary directory (printed at the end). Slow: marked ``browser``.
+The server, its store and the browser are shared with test_e2e_trace_view.py (session fixtures of
+tests/web/conftest.py). Screenshots go to a temporary directory (printed at the end). Slow: ``browser``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 
-import mltrace_core
 from mltrace_airflow.web.app import create_app
-from tests.support.airflow_server import Airflow, ApiServer
+from tests.support.browser import enter_plugin_frame, frame_path, login, wait
+from tests.web.conftest import Filled
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900), pytest.mark.slow]
 
-CHROME_FLAGS = (
-    "--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
-    "--disable-sync --no-first-run --window-size=1600,1000"
-).split()
-
-
-@dataclass(frozen=True)
-class Filled:
-    """What the store holds after :func:`fill_store`: names the test looks for."""
-
-    final_output: str  # the batch predictions: the end of the lineage
-    trace_size: int  # runs in its trace
-    train_run: int  # churn_training.train, in that trace
-    training_run_id: str  # the Airflow DAG run of churn_training
-    training_runs: set[int]  # every mltrace run of it
-    ingest_tries: dict[int, int]  # try number -> run id (the first try fails on purpose)
-    predict_run_id: str  # the Airflow DAG run of churn_batch_predict
-    scores: dict[int, int]  # map index -> run id of its mapped task "score"
-
-
-def fill_store(airflow: Airflow) -> Filled:
-    """Fill the store as a user would: the example DAGs of ``dags/`` run by Airflow (``airflow dags
-    test``), traced by the project's operators and listener into the store the API server shows."""
-    for dag_id in ("churn_training", "churn_batch_predict"):
-        airflow.run("airflow", "dags", "test", dag_id, timeout=300)
-    store = mltrace_core.Store(airflow.store_uri)
-    try:
-        (merge,) = store.get_history("churn_batch_predict.merge_predictions", 1)
-        # The run's own predictions file, and the churn_predictions Asset it published: the Asset.
-        (final_output,) = [o for o in merge.outputs if o.startswith("file://")]
-        (train,) = store.get_history("churn_training.train", 1)
-        training = store.get_runs_for_dag_run("churn_training", train.external.run_id)
-        scores = store.get_runs_for_dag_run("churn_batch_predict", merge.external.run_id, "score")
-        return Filled(
-            final_output=final_output,
-            trace_size=len(store.trace(final_output).nodes),
-            train_run=train.id,
-            training_run_id=train.external.run_id,
-            training_runs={r.id for r in training},
-            ingest_tries={r.external.try_number: r.id for r in training if r.external.task_id == "ingest"},
-            predict_run_id=merge.external.run_id,
-            scores={r.external.map_index: r.id for r in scores},
-        )
-    finally:
-        store.dispose()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory) -> Iterator[tuple[Airflow, Filled]]:
-    af = Airflow(tmp_path_factory.mktemp("e2e"))
-    af.set_up()
-    filled = fill_store(af)
-    server = ApiServer(af)
-    try:
-        server.wait_ready()
-        yield af, filled
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        reason = "Debian's chromium and chromium-driver are not installed (`make test` installs them as root)"
-        if os.environ.get("MLTRACE_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " (MLTRACE_REQUIRE_BROWSER=1)")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="mltrace-chromium-", dir=tmp_path_factory.getbasetemp())
-    options.add_argument(f"--user-data-dir={profile}")
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
 
 # -- helpers --------------------------------------------------------------------------------------
-def wait(driver, condition, timeout: float = 30):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
-
-
-def login(driver, base: str, user: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    from tests.support.airflow_server import PASSWORDS
-
-    driver.delete_all_cookies()
-    driver.get(base + "/auth/login/")
-    driver.find_element(By.NAME, "username").send_keys(user)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[user])
-    driver.find_element(By.CSS_SELECTOR, "form [type=submit]").click()
-    wait(driver, lambda d: "/auth/login" not in d.current_url)
-
-
-def enter_plugin_frame(driver, src_part: str):
-    """Switch into the iframe Airflow shows the plugin page in, once it has loaded ``src_part``."""
-    from selenium.webdriver.common.by import By
-
-    driver.switch_to.default_content()
-    frame = wait(driver, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, "iframe")), None))
-    assert src_part in frame.get_attribute("src"), frame.get_attribute("src")
-    driver.switch_to.frame(frame)
-    wait(
-        driver,
-        lambda d: d.find_elements(By.CSS_SELECTOR, "body.mltrace-page h1, body.mltrace-page .mltrace-muted"),
-    )
-    return frame
-
-
-def frame_path(driver) -> str:
-    return driver.execute_script("return location.pathname + location.search")
-
-
 def command(driver, line: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -257,7 +124,7 @@ def test_nav_entry_command_box_trace_graph_and_run_page(airflow, browser, shots)
     )
     command(browser, f"trace {filled.final_output}")
     wait(browser, lambda d: frame_path(d) == f"/mltrace/trace?output={quote(filled.final_output, safe='')}")
-    nodes = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "a.mltrace-node"))
+    nodes = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".mltrace-node[data-run-id]"))
     assert (
         len(nodes) == filled.trace_size == browser.execute_script("return window.mltraceGraph.visibleCount")
     )
@@ -268,9 +135,12 @@ def test_nav_entry_command_box_trace_graph_and_run_page(airflow, browser, shots)
     browser.save_screenshot(str(shots / "03-trace-in-airflow.png"))
 
     browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
-    node = browser.find_element(By.CSS_SELECTOR, f"a.mltrace-node[data-run-id='{filled.train_run}']")
-    assert node.get_dom_attribute("href") == f"/mltrace/runs/{filled.train_run}"
-    node.click()
+    # A click focuses the run (its paths stay, the rest fades); the details bar opens it.
+    browser.find_element(By.CSS_SELECTOR, f".mltrace-node[data-run-id='{filled.train_run}']").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.mltrace-focusing .mltrace-node.mltrace-selected")
+    link = browser.find_element(By.CSS_SELECTOR, ".mltrace-details a.mltrace-open-run")
+    assert link.get_dom_attribute("href") == f"/mltrace/runs/{filled.train_run}"
+    link.click()
     wait(browser, lambda d: frame_path(d) == f"/mltrace/runs/{filled.train_run}")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
         f"churn_training.train #{filled.train_run}"
@@ -300,7 +170,10 @@ def test_deep_link_into_the_tab(airflow, browser):
     path = "/mltrace/trace?output=" + quote(filled.final_output, safe="")
     browser.get(af.base + "/plugin/mltrace" + path)
     enter_plugin_frame(browser, path)
-    wait(browser, lambda d: len(d.find_elements("css selector", "a.mltrace-node")) == filled.trace_size)
+    wait(
+        browser,
+        lambda d: len(d.find_elements("css selector", ".mltrace-node[data-run-id]")) == filled.trace_size,
+    )
     browser.switch_to.default_content()
 
 
@@ -310,7 +183,10 @@ def test_trace_page_for_the_readme(airflow, browser, shots):
 
     af, filled = airflow
     browser.get(af.base + "/mltrace/trace?output=" + quote(filled.final_output, safe=""))
-    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.mltrace-node")) == filled.trace_size)
+    wait(
+        browser,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".mltrace-node[data-run-id]")) == filled.trace_size,
+    )
     browser.execute_script("window.mltraceGraph.fit()")
     time.sleep(0.3)
     browser.save_screenshot(str(shots / "trace.png"))

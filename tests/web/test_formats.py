@@ -4,18 +4,13 @@ mltrace_core/formats.py and of static/formats.js, run on the same values."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-import pytest
 
 from mltrace_core import formats
 from mltrace_core.records import Run
 from mltrace_core.render import runs_table
+from tests.support.js import run_js
 
-FORMATS_JS = Path(__file__).resolve().parents[2] / "mltrace_airflow" / "web" / "static" / "formats.js"
 SECONDS = [0, 0.0004, 0.0005, 0.0015, 0.35, 0.9994, 0.9996, 1, 4.24, 4.25, 59.9, 59.94, 59.95, 60, 60.5, 61.5,
            187.4, 3599.4, 3599.5, 3600, 7500, 86400 * 3 + 5, -1, None]  # fmt: skip
 TIMES = [
@@ -24,15 +19,6 @@ TIMES = [
     datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
     datetime(2026, 1, 2, 3, 4, 5),  # naive: UTC
 ]
-
-
-def run_js(expression: str) -> object:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node (Node.js) is not installed")
-    script = FORMATS_JS.read_text() + f"\nprocess.stdout.write(JSON.stringify({expression}));"
-    done = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30, check=True)
-    return json.loads(done.stdout)
 
 
 def test_durations_agree():

@@ -108,11 +108,21 @@ def test_trace_page_embeds_the_trace_and_loads_the_graph(client, lineage, store)
     scripts = [s for s in r.text.split('src="')[1:]]
     order = [s.split('"')[0].split("?")[0] for s in scripts]
     assert order == [
+        f"{ROOT}/static/theme.js",
         f"{ROOT}/static/formats.js",
         f"{ROOT}/static/vendor/dagre.min.js",
+        f"{ROOT}/static/lineage.js",
         f"{ROOT}/static/trace.js",
+        f"{ROOT}/static/trace-export.js",
+        f"{ROOT}/static/tree.js",
         f"{ROOT}/static/page.js",
     ]
+
+
+def test_downstream_page_embeds_its_graph(client, lineage, store):
+    page = get_page(client, f"{ROOT}/downstream?pointer={quote(S3, safe='')}")
+    assert page.trace() == store.downstream(S3).to_dict()
+    assert "<script>alert" not in page.scripts["trace-data"]
 
 
 def test_trace_depth_and_unknown_pointer(client, lineage):
@@ -213,7 +223,8 @@ def test_dag_run_tab_lists_its_runs(client, lineage):
 
 
 def test_static_files_are_served_and_confined(client):
-    for name in ("trace.js", "page.js", "mltrace.css", "vendor/dagre.min.js"):
+    for name in ("trace.js", "lineage.js", "trace-export.js", "tree.js", "theme.js", "page.js", "mltrace.css",
+                 "vendor/dagre.min.js"):  # fmt: skip
         r = client.get(f"{ROOT}/static/{name}")
         assert r.status_code == 200 and len(r.content) > 1000, name
     assert client.get(f"{ROOT}/static/mltrace.css").headers["content-type"].startswith("text/css")

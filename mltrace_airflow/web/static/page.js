@@ -1,4 +1,4 @@
-/* mltrace pages: draw the trace graph and tree, and open Airflow's own pages (task log, DAG run) in the
+/* mltrace pages: draw the trace graph and tree (trace.js, tree.js), and open Airflow's own pages (task log, DAG run) in the
  * Airflow window rather than inside the plugin's iframe. Plain ES2017, no build step. */
 (function () {
   'use strict';
@@ -8,12 +8,14 @@
     const graph = document.getElementById('trace-graph');
     if (!data || !graph || !window.MltraceTrace) return;
     const trace = JSON.parse(data.textContent);
-    const prefix = graph.getAttribute('data-run-url');
+    const prefix = graph.getAttribute('data-run-url'), history = graph.getAttribute('data-component-url');
     const runUrl = (id) => prefix + encodeURIComponent(String(id));
-    // Exposed for tests and the console: fit(), and the layout time.
-    window.mltraceGraph = window.MltraceTrace.render(graph, trace, { runUrl });
+    const componentUrl = history ? (name) => history + encodeURIComponent(name) : null;
+    // Exposed for tests, benches and the console: see trace.js for what it offers.
+    window.mltraceGraph = window.MltraceTrace.render(graph, trace, { runUrl, componentUrl });
     const tree = document.getElementById('trace-tree');
-    if (tree) window.MltraceTrace.renderTree(tree, trace, { runUrl });
+    // The tree is below the fold: draw it once the graph is on screen.
+    if (tree) requestAnimationFrame(() => setTimeout(() => window.MltraceTrace.renderTree(tree, trace, { runUrl }), 0));
   }
 
   // Airflow shows plugin pages in an iframe sandboxed without allow-top-navigation, so a plain link

@@ -1,19 +1,48 @@
-/* mltrace-airflow lineage view. Plain ES2017, no build step.
- * Requires vendor/dagre.min.js (global `dagre`) to be loaded first.
- * Public API: window.MltraceTrace.render(el, trace, options) and .renderTree(el, trace, options).
- * Every piece of data is inserted with textContent / setAttribute, never innerHTML:
- * pointer and component names are arbitrary user strings. */
+/* mltrace lineage graph: an SVG drawing of a trace, by component or by run. Plain ES2017, no build step.
+ * Needs formats.js, lineage.js and vendor/dagre.min.js loaded first.
+ *
+ *   const graph = MltraceTrace.render(container, trace, options)   // options: see DEFAULTS below
+ *
+ * A trace of more than `componentThreshold` runs opens by component (one node per component with its run
+ * count, status mix and time span); a component expands to its runs in place. Clicking a node (or Space
+ * on it) pins a focus: its upstream and downstream paths stay, the rest fades; the critical path toggle
+ * marks the chain of runs that determined when the output was written. Hooks let other pages build on
+ * the drawing without editing it: `nodeClass`/`edgeClass` add classes, `badges` adds labelled pills to
+ * nodes, `toolbar` adds controls, `onSelect`/`onDraw` observe. Exports: trace-export.js.
+ * Every piece of data is inserted with textContent / setAttribute, never innerHTML. */
 (function () {
   'use strict';
+  const L = window.MltraceLineage, F = window.MltraceFormats;
   const SVG = 'http://www.w3.org/2000/svg';
   const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'; // keep in sync with mltrace.css
-  const BOLD = '600 ' + FONT, SUB_FONT = FONT.replace('12px', '11px'); // node title / subtitle
+  const BOLD = '600 ' + FONT, SUB_FONT = FONT.replace('12px', '11px');
   const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
-  const LABEL_FONT = '11px ' + MONO, OUT_FONT = '12px ' + MONO; // edge labels, output name
-  const NODE_H = 48, NODE_MIN_W = 150, NODE_MAX_W = 260, LABEL_MAX_W = 150;
-  // Layout cost grows fast with size (measured: network-simplex ranking alone is ~8 s at
-  // 1000 runs), so bigger graphs switch to dagre's cheaper ranker / simpleOrder below.
-  const FAST_RANKER_ABOVE = 250, NO_ORDER_SWEEPS_ABOVE = 800;
+  const LABEL_FONT = '11px ' + MONO, OUT_FONT = '12px ' + MONO;
+  const RUN_H = 48, COMP_H = 66, NODE_MIN_W = 160, NODE_MAX_W = 270, LABEL_MAX_W = 170;
+  // Layout cost grows fast with size (network-simplex ranking alone is ~8 s at 1,000 runs): bigger
+  // graphs switch to dagre's cheaper ranker / simpleOrder below.
+  // An expanded component is mostly a fan of its runs between two nodes, where the sweeps gain little:
+  // there they stop earlier (a 200-run expansion lays out in ~100 ms instead of ~400 ms).
+  const FAST_RANKER_ABOVE = 250, NO_ORDER_SWEEPS_ABOVE = 800, NO_ORDER_SWEEPS_EXPANDED_ABOVE = 150;
+  const GLYPH = { success: '✓', failed: '✕', aborted: '⊘', running: '▶', unknown: '?' };
+  const DEFAULTS = {
+    runUrl: (id) => 'runs/' + id, // where a run opens (Enter, double-click, the details panel)
+    componentUrl: null, // (name) => URL of the component's page, or null
+    view: 'auto', // 'auto' | 'component' | 'run'
+    componentThreshold: 50, // 'auto' opens by component above this many runs
+    maxDepth: null, // run view: depth shown at first (null: chosen from nodeBudget)
+    nodeBudget: 300, // run view: at most about this many runs at first
+    showOutput: true,
+    initialView: 'auto', // 'auto': readable scale at the output's end if fitting all is too small; 'fit'
+    minInitialScale: 0.6,
+    height: null,
+    nodeClass: null, // (item) => extra classes; item: a node of MltraceLineage.view (kind run/component/pointer)
+    edgeClass: null, // (edge) => extra classes
+    badges: null, // (item) => [{text, title, className}]
+    toolbar: null, // (toolbarExtraElement, api) => void, once
+    onSelect: null, // (item | null, api) => void
+    onDraw: null, // (api) => void, after every drawing
+  };
   let uid = 0; // distinguishes <marker> ids when several graphs share a page
 
   function h(tag, attrs, text) {
@@ -35,11 +64,10 @@
   function textWidth(t, font) {
     if (!ctx) ctx = document.createElement('canvas').getContext('2d');
     font = font || FONT;
-    if (font !== ctxFont) { ctx.font = ctxFont = font; } // assigning ctx.font re-parses it: costly
+    if (font !== ctxFont) { ctx.font = ctxFont = font; }
     return ctx.measureText(t).width;
   }
-  // Shorten to maxPx with an ellipsis. Pointers are cut in the middle because the
-  // file name at the end is usually the informative part (s3://bucket/…/x.csv).
+  // Shorten to maxPx with an ellipsis; pointers in the middle (the file name at the end tells most).
   function fit(t, maxPx, middle, font) {
     t = String(t);
     if (textWidth(t, font) <= maxPx) return t;
@@ -48,46 +76,25 @@
     while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (textWidth(cut(mid), font) <= maxPx) lo = mid; else hi = mid - 1; }
     return cut(lo);
   }
-
-  const F = window.MltraceFormats;
-  function fmtTime(t) { return F.when(t) || '—'; }
-  function duration(n) { return F.duration((Date.parse(n.end) - Date.parse(n.start)) / 1000); }
-  function status(n) { return F.status(n.status); }
-  function nodeTooltip(n) {
-    let t = `${n.component} #${n.id}\nstatus: ${n.status}\nstart: ${fmtTime(n.start)}\nend: ${fmtTime(n.end)}`;
-    if (n.stale && n.stale.length) t += '\n\nStale inputs:\n' + n.stale.map((m) => '• ' + m).join('\n');
-    if (n.notes) t += '\n\nNotes: ' + n.notes;
+  const when = (t) => F.when(t) || '—';
+  function runTooltip(r) {
+    let t = `${r.component} #${r.id}\nstatus: ${r.status}\nstart: ${when(r.start)}\nend: ${when(r.end)}\nduration: ${F.duration(L.seconds(r))}`;
+    if (r.stale && r.stale.length) t += '\n\nStale inputs:\n' + r.stale.map((m) => '• ' + m).join('\n');
+    if (r.notes) t += '\n\nNotes: ' + r.notes;
     return t;
   }
-  function pointerLabel(vias) { return vias.length <= 2 ? vias.join(', ') : vias.length + ' pointers'; }
-  function defaultRunUrl(id) { return 'runs/' + id; }
-
-  // Index the trace once: runs by id, and merged producer edges per consumer
-  // (several pointers between the same pair of runs become one edge).
-  function index(trace) {
-    const byId = new Map(), producers = new Map();
-    for (const n of trace.nodes || []) { byId.set(n.id, n); producers.set(n.id, new Map()); }
-    for (const e of trace.edges || []) {
-      if (e.from === e.to || !byId.has(e.from) || !byId.has(e.to)) continue;
-      const m = producers.get(e.from);
-      if (!m.has(e.to)) m.set(e.to, []);
-      if (!m.get(e.to).includes(e.via)) m.get(e.to).push(e.via);
-    }
-    const roots = (trace.nodes || []).filter((n) => n.depth === 0);
-    if (!roots.length && byId.size) roots.push(byId.values().next().value); // malformed input: still draw something
-    const maxDepth = (trace.nodes || []).reduce((a, n) => Math.max(a, n.depth || 0), 0);
-    return { byId, producers, roots, maxDepth };
+  function componentTooltip(c) {
+    return `${c.name}: ${c.runs.length} run${c.runs.length === 1 ? '' : 's'}\n${L.statusMix(c.statuses)}\n` +
+      `first start: ${when(c.start)}\nlast end: ${when(c.end)}\nspan: ${F.duration(c.span)}`;
   }
 
-  // Default collapse: everything for small traces, otherwise depth ≤ 6, reduced
-  // further while that would still show more than `budget` runs.
-  function autoDepth(trace, budget) {
-    const nodes = trace.nodes || [];
-    if (nodes.length <= 150) return Infinity;
+  // Depth shown at first in the run view: all for small traces, else ≤ 6, less while over budget.
+  function autoDepth(idx, budget) {
+    if (idx.runs.length <= 150) return Infinity;
     const perDepth = [];
-    for (const n of nodes) perDepth[n.depth || 0] = (perDepth[n.depth || 0] || 0) + 1;
-    let d = 6;
+    for (const r of idx.runs) perDepth[r.depth || 0] = (perDepth[r.depth || 0] || 0) + 1;
     const upTo = (k) => perDepth.slice(0, k + 1).reduce((a, c) => a + (c || 0), 0);
+    let d = 6;
     while (d > 1 && upTo(d) > budget) d--;
     return d;
   }
@@ -108,10 +115,8 @@
     return d + `L${x1},${y1}`;
   }
 
-  // Replacement for dagre's node ordering on big graphs (passed as `customOrder`): the
-  // same depth-first initial order dagre starts from, minus its crossing-reduction
-  // sweeps (slow at 1000+ runs), and iterative: dagre's version recurses once per rank
-  // and overflows the call stack on ~2000-deep chains.
+  // dagre's node ordering without its crossing-reduction sweeps (slow at 1000+ nodes), iterative
+  // (dagre's recurses once per rank and overflows the stack on ~2000-deep chains).
   function simpleOrder(graph) {
     const layers = [], seen = new Set();
     const vs = graph.nodes().sort((a, b) => graph.node(a).rank - graph.node(b).rank);
@@ -130,53 +135,85 @@
     layers.forEach((layer) => layer.forEach((v, i) => { graph.node(v).order = i; }));
   }
 
-  /* Graph view. Left-to-right: data flows the way text reads, the output's producer
-   * sits on the right next to the output itself, and depth levels become columns, so
-   * wide fan-in stacks vertically (the direction pages scroll) and pointer labels sit
-   * on mostly horizontal edges where long names fit. */
+  /* The graph. Left to right: data flows the way text reads, the output sits on the right next to the
+   * run that wrote it, and wide fan-in stacks vertically (the direction pages scroll). */
   function render(container, trace, options) {
     if (typeof dagre === 'undefined') throw new Error('MltraceTrace: load vendor/dagre.min.js first');
-    const opts = Object.assign({ runUrl: defaultRunUrl, maxDepth: null, nodeBudget: 300, showOutput: true, initialView: 'auto', minInitialScale: 0.6 }, options);
-    const idx = index(trace);
-    const total = idx.byId.size;
-    let depthShown = opts.maxDepth == null ? autoDepth(trace, opts.nodeBudget) : opts.maxDepth;
-    const view = { x: 0, y: 0, k: 1 };
-    const ctl = { layoutMs: 0, visibleCount: 0 };
+    const opts = Object.assign({}, DEFAULTS, options);
+    const idx = L.index(trace), total = idx.runs.length;
+    const upstream = (trace.direction || 'upstream') === 'upstream';
+    const st = {
+      mode: opts.view === 'auto' ? (total > opts.componentThreshold ? 'component' : 'run') : opts.view,
+      expanded: new Set(), depth: opts.maxDepth == null ? autoDepth(idx, opts.nodeBudget) : opts.maxDepth,
+      selected: null, critical: null, matches: [], match: -1, current: null,
+    };
+    const cameraView = { x: 0, y: 0, k: 1 };
+    let v = null, layout = null, graphSize = { w: 1, h: 1 }, els = new Map(), edgeEls = [];
+    const api = { index: idx, layoutMs: 0, drawMs: 0, visibleCount: 0, componentCount: 0 };
 
     container.textContent = '';
     const root = h('div', { class: 'mltrace-trace' });
     container.appendChild(root);
-    if (!total) { root.appendChild(h('p', { class: 'mltrace-empty' }, 'No lineage recorded for this output.')); return ctl; }
+    if (!total) { root.appendChild(h('p', { class: 'mltrace-empty' }, upstream ? 'No lineage recorded for this output.' : 'No run has read this pointer.')); return api; }
 
-    // Toolbar: zoom buttons, depth control, counts.
+    // -- toolbar ----------------------------------------------------------------------------------
     const bar = h('div', { class: 'mltrace-toolbar', role: 'toolbar', 'aria-label': 'Lineage graph controls' });
-    const btn = (label, aria, fn) => { const b = h('button', { type: 'button', class: 'mltrace-btn', title: aria, 'aria-label': aria }, label); b.addEventListener('click', fn); bar.appendChild(b); return b; };
-    btn('+', 'Zoom in', () => zoomBy(1.25));
-    btn('−', 'Zoom out', () => zoomBy(0.8));
-    btn('Fit', 'Fit to screen', () => fitView());
-    let depthInput = null, allBtn = null;
-    if (idx.maxDepth > 0) {
-      const lab = h('label', { class: 'mltrace-depth' }, 'Upstream depth ');
-      depthInput = h('input', { type: 'number', min: '0', max: String(idx.maxDepth), class: 'mltrace-depth-input' });
-      depthInput.addEventListener('change', () => { const v = parseInt(depthInput.value, 10); if (v >= 0) setMaxDepth(v); });
-      lab.appendChild(depthInput);
-      lab.appendChild(document.createTextNode(' / ' + idx.maxDepth));
-      bar.appendChild(lab);
-      allBtn = btn('Show all', 'Show all upstream runs', () => setMaxDepth(Infinity));
+    const btn = (parent, label, tip, fn, cls) => {
+      const b = h('button', { type: 'button', class: 'mltrace-btn' + (cls ? ' ' + cls : ''), title: tip }, label);
+      if (label.length <= 1) b.setAttribute('aria-label', tip);
+      b.addEventListener('click', fn); parent.appendChild(b); return b;
+    };
+    const modes = h('span', { class: 'mltrace-segmented', role: 'group', 'aria-label': 'Show' });
+    const compBtn = btn(modes, 'Components', 'One node per component (expand one to see its runs)', () => setMode('component'));
+    const runBtn = btn(modes, 'Runs', 'One node per run', () => setMode('run'));
+    bar.appendChild(modes);
+    const depthLab = h('label', { class: 'mltrace-depth' }, (upstream ? 'Upstream' : 'Downstream') + ' depth ');
+    const depthInput = h('input', { type: 'number', min: '0', max: String(idx.maxDepth), class: 'mltrace-depth-input' });
+    depthInput.addEventListener('change', () => { const d = parseInt(depthInput.value, 10); if (d >= 0) setMaxDepth(d); });
+    depthLab.appendChild(depthInput);
+    depthLab.appendChild(document.createTextNode(' / ' + idx.maxDepth));
+    bar.appendChild(depthLab);
+    const allBtn = btn(bar, 'Show all', 'Show every run of the trace', () => setMaxDepth(Infinity));
+    const searchBox = h('input', { type: 'search', class: 'mltrace-search', placeholder: 'Find run #, component, pointer', 'aria-label': 'Find a run, component or pointer in the graph' });
+    searchBox.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') { e.preventDefault(); if (st.matches.length && searchBox.value === st.matches.query) nextMatch(e.shiftKey ? -1 : 1); else find(searchBox.value); }
+      if (e.key === 'Escape') { searchBox.value = ''; find(''); }
+    });
+    bar.appendChild(searchBox);
+    const found = h('span', { class: 'mltrace-found', 'aria-live': 'polite' });
+    bar.appendChild(found);
+    const critBtn = btn(bar, 'Critical path', 'Mark the chain of runs that determined when the output was written', () => setCriticalPath(!st.critical));
+    critBtn.setAttribute('aria-pressed', 'false');
+    btn(bar, 'Fit', 'Fit to screen', () => fitView());
+    btn(bar, '+', 'Zoom in', () => zoomBy(1.25));
+    btn(bar, '−', 'Zoom out', () => zoomBy(0.8));
+    const exportMenu = h('details', { class: 'mltrace-export' });
+    exportMenu.appendChild(h('summary', { class: 'mltrace-btn', title: 'Download this view' }, 'Export'));
+    const exportList = h('div', { class: 'mltrace-export-menu', role: 'menu' });
+    for (const [fmt, label] of [['svg', 'SVG image'], ['png', 'PNG image'], ['dot', 'Graphviz DOT'], ['mermaid', 'Mermaid'], ['json', 'JSON']]) {
+      const b = btn(exportList, label, `Download this view as ${label}`, () => { exportMenu.open = false; api.download(fmt); });
+      b.setAttribute('role', 'menuitem'); b.dataset.format = fmt;
     }
+    exportMenu.appendChild(exportList);
+    bar.appendChild(exportMenu);
+    const extra = h('span', { class: 'mltrace-toolbar-extra' });
+    bar.appendChild(extra);
     const count = h('span', { class: 'mltrace-count', 'aria-live': 'polite' });
     bar.appendChild(count);
     root.appendChild(bar);
-    if (trace.truncated) root.appendChild(h('div', { class: 'mltrace-note mltrace-note-warn mltrace-truncated', role: 'note' }, `Lineage truncated at depth ${idx.maxDepth}: older upstream runs are not shown.`));
+    if (trace.truncated) root.appendChild(h('div', { class: 'mltrace-note mltrace-note-warn mltrace-truncated', role: 'note' }, `Lineage truncated at depth ${idx.maxDepth}: older ${upstream ? 'upstream' : 'downstream'} runs are not shown.`));
+    const critNote = h('div', { class: 'mltrace-note mltrace-critical-note', role: 'status', hidden: '' });
+    root.appendChild(critNote);
     const errorNote = h('div', { class: 'mltrace-note mltrace-note-error', role: 'alert', hidden: '' });
     root.appendChild(errorNote);
 
+    // -- viewport -----------------------------------------------------------------------------------
     const vp = h('div', { class: 'mltrace-viewport' });
     if (opts.height) vp.style.height = typeof opts.height === 'number' ? opts.height + 'px' : opts.height;
-    const svg = s('svg', { class: 'mltrace-svg', role: 'img', 'aria-label': 'Lineage graph for ' + trace.output });
+    const svg = s('svg', { class: 'mltrace-svg', role: 'group', 'aria-label': (upstream ? 'Lineage graph for ' : 'Downstream graph of ') + trace.output });
     const mid = 'mltrace-arrow-' + (++uid);
     const defs = s('defs');
-    const marker = s('marker', { id: mid, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
+    const marker = s('marker', { id: mid, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse', markerUnits: 'userSpaceOnUse' });
     marker.appendChild(s('path', { d: 'M0,0L10,5L0,10z', class: 'mltrace-arrowhead' }));
     defs.appendChild(marker);
     svg.appendChild(defs);
@@ -184,260 +221,570 @@
     svg.appendChild(scene);
     vp.appendChild(svg);
     root.appendChild(vp);
+    const details = h('div', { class: 'mltrace-details', 'aria-live': 'polite', hidden: '' });
+    root.appendChild(details);
     root.appendChild(legend());
 
-    function applyView() { scene.setAttribute('transform', `translate(${view.x},${view.y}) scale(${view.k})`); }
+    function applyView() { scene.setAttribute('transform', `translate(${cameraView.x},${cameraView.y}) scale(${cameraView.k})`); }
     function zoomAt(px, py, factor) {
-      const k = Math.min(4, Math.max(0.02, view.k * factor));
-      view.x = px - (px - view.x) * (k / view.k); view.y = py - (py - view.y) * (k / view.k); view.k = k;
+      const k = Math.min(4, Math.max(0.02, cameraView.k * factor));
+      cameraView.x = px - (px - cameraView.x) * (k / cameraView.k); cameraView.y = py - (py - cameraView.y) * (k / cameraView.k); cameraView.k = k;
       applyView();
     }
     function zoomBy(f) { zoomAt(vp.clientWidth / 2, vp.clientHeight / 2, f); }
-    let graphSize = { w: 1, h: 1, rootY: 0 };
-    // initial=true with initialView 'auto': if fitting everything would shrink text below
-    // minInitialScale, show the right-hand end (the output and its producer) at that
-    // scale instead; the Fit button always shows the whole graph.
+    // initial: if fitting all would shrink text below minInitialScale, show the output's end at that scale.
     function fitView(initial) {
       const { w, h: ht } = graphSize, vw = vp.clientWidth || 800, vh = vp.clientHeight || 500;
       const k = Math.max(0.02, Math.min(1.25, (vw - 24) / w, (vh - 24) / ht));
+      const r0 = layout && layout.node(v.keyOf.get(idx.roots[0].id));
       if (initial === true && opts.initialView === 'auto' && k < opts.minInitialScale) {
-        view.k = opts.minInitialScale;
-        view.x = vw - 12 - w * view.k;
-        view.y = ht * view.k <= vh - 24 ? (vh - ht * view.k) / 2
-          : Math.min(12, Math.max(vh - 12 - ht * view.k, vh / 2 - graphSize.rootY * view.k));
+        cameraView.k = opts.minInitialScale;
+        cameraView.x = upstream ? vw - 12 - w * cameraView.k : 12;
+        const rootY = r0 ? r0.y : ht / 2;
+        cameraView.y = ht * cameraView.k <= vh - 24 ? (vh - ht * cameraView.k) / 2 : Math.min(12, Math.max(vh - 12 - ht * cameraView.k, vh / 2 - rootY * cameraView.k));
       } else {
-        view.k = k; view.x = (vw - w * k) / 2; view.y = (vh - ht * k) / 2;
+        cameraView.k = k; cameraView.x = (vw - w * k) / 2; cameraView.y = (vh - ht * k) / 2;
       }
       applyView();
     }
+    function centre(key) {
+      const p = layout && layout.node(key);
+      if (!p) return;
+      if (cameraView.k < 0.5) cameraView.k = 0.8;
+      cameraView.x = vp.clientWidth / 2 - p.x * cameraView.k; cameraView.y = vp.clientHeight / 2 - p.y * cameraView.k;
+      applyView();
+    }
+    function ensureVisible(key) {
+      const p = layout && layout.node(key);
+      if (!p) return;
+      const x = cameraView.x + p.x * cameraView.k, y = cameraView.y + p.y * cameraView.k;
+      if (x < 40 || y < 30 || x > vp.clientWidth - 40 || y > vp.clientHeight - 30) centre(key);
+    }
 
-    // Pan by dragging anywhere (nodes included). Pointer capture starts only after a
-    // few pixels of movement so that a plain click still reaches the node link.
+    // Pan by dragging anywhere; capture starts after a few pixels so a plain click still selects.
     let drag = null, suppressClick = false;
-    vp.addEventListener('pointerdown', (e) => { suppressClick = false; if (e.button === 0) drag = { id: e.pointerId, x: e.clientX, y: e.clientY, vx: view.x, vy: view.y, moved: false }; });
+    vp.addEventListener('pointerdown', (e) => { suppressClick = false; if (e.button === 0) drag = { id: e.pointerId, x: e.clientX, y: e.clientY, vx: cameraView.x, vy: cameraView.y, moved: false }; });
     vp.addEventListener('pointermove', (e) => {
       if (!drag || e.pointerId !== drag.id) return;
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
       if (!drag.moved) { drag.moved = true; vp.setPointerCapture(e.pointerId); vp.classList.add('mltrace-dragging'); }
-      view.x = drag.vx + dx; view.y = drag.vy + dy; applyView();
+      cameraView.x = drag.vx + dx; cameraView.y = drag.vy + dy; applyView();
     });
     const endDrag = () => { if (drag && drag.moved) suppressClick = true; drag = null; vp.classList.remove('mltrace-dragging'); };
     vp.addEventListener('pointerup', endDrag);
     vp.addEventListener('pointercancel', endDrag);
-    vp.addEventListener('click', (e) => { if (suppressClick) { e.preventDefault(); e.stopPropagation(); } suppressClick = false; }, true);
+    vp.addEventListener('click', (e) => {
+      if (suppressClick) { e.preventDefault(); e.stopPropagation(); suppressClick = false; return; }
+      const el = e.target.closest && e.target.closest('[data-key]');
+      if (!el) { select(null); return; }
+      const key = el.getAttribute('data-key');
+      if (key.startsWith('m')) { setMaxDepth(st.depth + 3); return; }
+      select(st.selected === key ? null : key);
+    }, true);
+    vp.addEventListener('dblclick', (e) => {
+      const el = e.target.closest && e.target.closest('[data-key]');
+      if (el) activate(el.getAttribute('data-key'));
+    });
     vp.addEventListener('wheel', (e) => {
       e.preventDefault();
       const r = vp.getBoundingClientRect();
       zoomAt(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * (e.deltaMode ? 0.05 : 0.0015)));
     }, { passive: false });
+    vp.addEventListener('keydown', onKey);
+    vp.addEventListener('focusin', (e) => {
+      const el = e.target.closest && e.target.closest('[data-key]');
+      if (el) setCurrent(el.getAttribute('data-key'), false);
+    });
 
-    // Changing depth re-runs the layout. Should dagre still fail (stack or memory limits
-    // on some huge graph), fall back to the previous depth and say why instead of
-    // leaving a blank graph.
-    function setMaxDepth(d, initial) {
-      const prev = depthShown;
-      depthShown = d >= idx.maxDepth ? Infinity : Math.max(0, d);
+    // -- keyboard: one tab stop in the graph, arrows move between nodes ------------------------------
+    function setCurrent(key, focus) {
+      if (!els.has(key)) return;
+      if (st.current && els.has(st.current)) els.get(st.current).setAttribute('tabindex', '-1');
+      st.current = key;
+      const el = els.get(key);
+      el.setAttribute('tabindex', '0');
+      if (focus) { el.focus({ preventScroll: true }); ensureVisible(key); }
+    }
+    function neighbour(key, dir) {
+      const p = layout.node(key);
+      let cands = [];
+      if (dir === 'left' || dir === 'right') {
+        for (const e of v.edges) {
+          if (dir === 'left' && e.target === key && e.source !== key) cands.push(e.source);
+          if (dir === 'right' && e.source === key && e.target !== key) cands.push(e.target);
+        }
+        if (!cands.length) cands = [...els.keys()].filter((k) => (dir === 'left' ? layout.node(k).x < p.x - 1 : layout.node(k).x > p.x + 1));
+      } else {
+        cands = [...els.keys()].filter((k) => (dir === 'up' ? layout.node(k).y < p.y - 1 : layout.node(k).y > p.y + 1));
+        const column = cands.filter((k) => Math.abs(layout.node(k).x - p.x) < 1);
+        if (column.length) cands = column;
+      }
+      let best = null, bestD = Infinity;
+      for (const k of cands) {
+        const q = layout.node(k);
+        if (!q || !els.has(k)) continue;
+        const d = dir === 'left' || dir === 'right' ? Math.abs(q.y - p.y) + 0.01 * Math.abs(q.x - p.x) : Math.abs(q.y - p.y) + 4 * Math.abs(q.x - p.x);
+        if (d < bestD) { bestD = d; best = k; }
+      }
+      return best;
+    }
+    function onKey(e) {
+      const el = e.target.closest && e.target.closest('[data-key]');
+      if (!el) return;
+      const key = el.getAttribute('data-key');
+      const dirs = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'up', ArrowDown: 'down' };
+      if (dirs[e.key]) { const n = neighbour(key, dirs[e.key]); if (n) setCurrent(n, true); }
+      else if (e.key === 'Enter') activate(key);
+      else if (e.key === ' ') select(st.selected === key ? null : key);
+      else if (e.key === 'Escape') select(null);
+      else if (e.key === 'Home') setCurrent(v.keyOf.get(idx.roots[0].id), true);
+      else return;
+      e.preventDefault();
+    }
+    // Enter / double-click: a component expands or collapses; a run opens; a stub shows more depth.
+    function activate(key) {
+      if (key.startsWith('m')) return setMaxDepth(st.depth + 3);
+      const n = v.byKey.get(key);
+      if (!n) return;
+      if (n.kind === 'component') expand(n.component.name);
+      else if (n.kind === 'run') window.location.href = opts.runUrl(n.run.id);
+    }
+
+    // -- state changes ------------------------------------------------------------------------------
+    function setMode(mode) {
+      if (mode === st.mode) return;
+      st.mode = mode;
+      redraw({ fit: true });
+    }
+    function setMaxDepth(d) {
+      st.depth = d >= idx.maxDepth ? Infinity : Math.max(0, d);
+      if (st.mode !== 'run') st.mode = 'run';
+      redraw({ fit: true });
+    }
+    // Expand/collapse keeps the group where the user was looking: the new drawing is moved so that the
+    // runs' centre lands where the component was on screen (and back).
+    function regroup(name, on) {
+      const c = idx.components.get(name);
+      if (!c || on === st.expanded.has(name)) return;
+      const before = anchor(c);
+      if (on) st.expanded.add(name); else st.expanded.delete(name);
+      if (st.selected && !on && c.runs.some((r) => 'r' + r.id === st.selected)) st.selected = 'c' + c.index;
+      if (st.selected === 'c' + c.index && on) st.selected = null;
+      if (on && st.current === 'c' + c.index) st.current = 'r' + c.runs[0].id; // keyboard focus stays in the group
+      if (!on && c.runs.some((r) => 'r' + r.id === st.current)) st.current = 'c' + c.index;
+      redraw({ keep: true });
+      const after = anchor(c);
+      if (before && after) { cameraView.x += before.x - after.x; cameraView.y += before.y - after.y; applyView(); }
+    }
+    function anchor(c) { // screen position of a component, or of the centre of its runs
+      const keys = st.mode === 'component' && !st.expanded.has(c.name) ? ['c' + c.index] : c.runs.map((r) => 'r' + r.id);
+      let x = 0, y = 0, n = 0;
+      for (const k of keys) { const p = layout && layout.node(k); if (p) { x += p.x; y += p.y; n++; } }
+      return n ? { x: cameraView.x + (x / n) * cameraView.k, y: cameraView.y + (y / n) * cameraView.k } : null;
+    }
+    function expand(name) { if (st.mode !== 'component') return; regroup(name, !st.expanded.has(name)); }
+
+    function select(key) {
+      if (key != null && !v.byKey.has(key)) key = null;
+      st.selected = key;
+      highlight();
+      showDetails();
+      if (key != null && els.has(key)) setCurrent(key, false);
+      if (opts.onSelect) opts.onSelect(key == null ? null : v.byKey.get(key), api);
+    }
+    function highlight() {
+      svg.classList.toggle('mltrace-focusing', st.selected != null);
+      const on = st.selected != null ? L.paths(v, st.selected) : null;
+      for (const [key, el] of els) {
+        el.classList.toggle('mltrace-on-path', !!on && on.nodes.has(key));
+        el.classList.toggle('mltrace-selected', key === st.selected);
+      }
+      const outputEl = els.get('output');
+      if (outputEl && on) outputEl.classList.add('mltrace-on-path');
+      const matchPointer = st.match >= 0 && st.matches[st.match].kind === 'pointer' ? st.matches[st.match].name : null;
+      for (const { e, el } of edgeEls) {
+        el.classList.toggle('mltrace-on-path', !!on && (on.edges.has(e) || (e.target === 'output' && on.nodes.has(e.source)) || (e.source === 'output' && on.nodes.has(e.target))));
+        el.classList.toggle('mltrace-match', matchPointer != null && e.pointers.includes(matchPointer));
+      }
+      markCritical();
+    }
+
+    function setCriticalPath(on) {
+      st.critical = on ? L.criticalPath(idx) : null;
+      critBtn.setAttribute('aria-pressed', String(!!on));
+      critBtn.classList.toggle('mltrace-pressed', !!on);
+      if (on) {
+        const runs = st.critical.runs, first = idx.byId.get(runs[0]), last = idx.byId.get(runs[runs.length - 1]);
+        critNote.textContent = `Critical path: ${runs.length} run${runs.length === 1 ? '' : 's'} from ${first.component} #${first.id} to ${last.component} #${last.id}, ${F.duration(st.critical.seconds)} in all (${when(first.start)} → ${when(last.end)}).`;
+      }
+      critNote.hidden = !on;
+      markCritical();
+      return st.critical;
+    }
+    function markCritical() {
+      svg.classList.toggle('mltrace-showing-critical', !!st.critical);
+      const keys = new Set(), steps = new Set();
+      if (st.critical) {
+        let prev = null;
+        for (const id of st.critical.runs) {
+          const k = v.keyOf.get(id);
+          if (k === undefined) { prev = null; continue; }
+          keys.add(k);
+          if (prev !== null && prev !== k) steps.add(prev + '>' + k);
+          prev = k;
+        }
+        if (prev !== null && upstream) steps.add(prev + '>output');
+      }
+      for (const [key, el] of els) el.classList.toggle('mltrace-critical', keys.has(key) || (key === 'output' && keys.size > 0 && upstream));
+      for (const { e, el } of edgeEls) el.classList.toggle('mltrace-critical', steps.has(e.source + '>' + e.target));
+    }
+
+    // -- search -------------------------------------------------------------------------------------
+    function find(query) {
+      st.matches = L.search(idx, query);
+      st.matches.query = query;
+      st.match = -1;
+      if (!st.matches.length) { found.textContent = String(query).trim() ? 'no match' : ''; highlight(); return st.matches; }
+      nextMatch(1);
+      return st.matches;
+    }
+    function nextMatch(step) {
+      const n = st.matches.length;
+      st.match = (st.match + step + n) % n;
+      const m = st.matches[st.match];
+      found.textContent = `${st.match + 1} of ${n}${n >= 50 ? '+' : ''}: ${m.label}`;
+      let key = null;
+      if (m.kind === 'run') key = reveal(m.id);
+      else if (m.kind === 'component') {
+        const c = idx.components.get(m.name);
+        key = st.mode === 'component' && !st.expanded.has(c.name) ? 'c' + c.index : reveal(c.runs[0].id);
+      } else {
+        const pair = idx.pointers.get(m.name)[0];
+        key = v.keyOf.get(pair.producer) !== undefined ? v.keyOf.get(pair.producer) : reveal(pair.producer);
+      }
+      select(key);
+      if (key != null) { centre(key); setCurrent(key, false); }
+    }
+    // The node showing run `id`, expanding its component or deepening the run view if needed.
+    function reveal(id) {
+      const r = idx.byId.get(id);
+      if (st.mode === 'component' && !st.expanded.has(r.component)) regroup(r.component, true);
+      else if (st.mode === 'run' && (r.depth || 0) > st.depth) { st.depth = r.depth; redraw({}); }
+      return v.keyOf.get(id);
+    }
+
+    // -- details panel --------------------------------------------------------------------------------
+    function showDetails() {
+      details.textContent = '';
+      const n = st.selected != null && v.byKey.get(st.selected);
+      if (!n || n.kind === 'pointer') { details.hidden = true; return; }
+      details.hidden = false;
+      const head = h('div', { class: 'mltrace-details-head' });
+      const actions = h('div', { class: 'mltrace-details-actions' });
+      if (n.kind === 'run') {
+        const r = n.run;
+        head.appendChild(h('span', { class: `mltrace-badge mltrace-status-${L.statusKey(r.status)}` }, r.status));
+        head.appendChild(h('strong', null, ` ${r.component} #${r.id}`));
+        head.appendChild(h('span', { class: 'mltrace-muted' }, ` · ${when(r.start)} · ${F.duration(L.seconds(r))}`));
+        actions.appendChild(h('a', { class: 'mltrace-btn mltrace-open-run', href: opts.runUrl(r.id) }, `Open run #${r.id}`));
+        if (st.mode === 'component' && st.expanded.has(r.component)) btn(actions, `Collapse ${r.component}`, 'Show its runs as one node again', () => regroup(r.component, false), 'mltrace-collapse');
+      } else {
+        const c = n.component;
+        head.appendChild(h('strong', null, `${c.name} ×${c.runs.length}`));
+        head.appendChild(h('span', { class: 'mltrace-muted' }, ` · ${L.statusMix(c.statuses)} · ${when(c.start)} → ${when(c.end)} (${F.duration(c.span)})`));
+        btn(actions, `Expand ${c.runs.length} run${c.runs.length === 1 ? '' : 's'}`, 'Show its runs in place', () => regroup(c.name, true), 'mltrace-expand');
+        if (c.runs.length === 1) actions.appendChild(h('a', { class: 'mltrace-btn mltrace-open-run', href: opts.runUrl(c.runs[0].id) }, `Open run #${c.runs[0].id}`));
+        if (opts.componentUrl) actions.appendChild(h('a', { class: 'mltrace-btn', href: opts.componentUrl(c.name) }, 'History'));
+      }
+      const up = countAround(n.key);
+      head.appendChild(h('span', { class: 'mltrace-muted' }, ` · ${up.up} node${up.up === 1 ? '' : 's'} upstream, ${up.down} downstream highlighted`));
+      btn(actions, 'Clear', 'Clear the focus (Esc)', () => select(null));
+      details.appendChild(head);
+      details.appendChild(actions);
+    }
+    function countAround(key) { // upstream / downstream in the trace's own sense
+      const p = L.paths(v, key);
+      return { up: p.producers.size, down: p.consumers.size };
+    }
+
+    // -- drawing ----------------------------------------------------------------------------------------
+    function redraw(how) {
       errorNote.hidden = true;
+      const hadFocus = vp.contains(document.activeElement);
+      const prevDepth = st.depth;
       try {
         draw();
-      } catch (err) {
-        depthShown = prev !== depthShown ? prev : autoDepth({ nodes: [...idx.byId.values()] }, opts.nodeBudget);
-        if (depthShown === Infinity) depthShown = 6;
+      } catch (err) { // dagre can still fail on some huge graph (stack, memory): fall back and say why
+        if (st.mode === 'run') st.depth = prevDepth !== Infinity && prevDepth > 1 ? Math.floor(prevDepth / 2) : 6;
+        else { st.mode = 'run'; st.depth = autoDepth(idx, opts.nodeBudget); }
         draw();
-        errorNote.textContent = `The graph is too large to draw at that depth (${err.message}). Showing depth ${depthShown}; the tree view lists the full lineage.`;
+        errorNote.textContent = `The graph is too large to draw that way (${err.message}). Showing the runs to depth ${st.depth}; the tree lists the full lineage.`;
         errorNote.hidden = false;
       }
-      fitView(initial);
+      if (how && how.fit) fitView(how.initial);
+      if (hadFocus && els.has(st.current)) setCurrent(st.current, true);
+      highlight();
+      showDetails();
+      if (opts.onDraw) opts.onDraw(api);
+    }
+
+    function nodeSize(n) {
+      if (n.kind === 'pointer') {
+        const name = fit(n.name, NODE_MAX_W - 24, true, OUT_FONT);
+        return { w: Math.max(120, textWidth(name, OUT_FONT) + 26), h: 40, name };
+      }
+      if (n.kind === 'run') {
+        const r = n.run, stale = r.stale && r.stale.length;
+        const name = fit(r.component, NODE_MAX_W - 44 - (stale ? 10 : 0), false, BOLD);
+        const sub = [`#${r.id}`, r.status, F.duration(L.seconds(r))].filter(Boolean).join(' · ');
+        const w = Math.max(NODE_MIN_W, Math.min(NODE_MAX_W, Math.max(textWidth(name, BOLD), textWidth(sub, SUB_FONT)) + 50));
+        return { w, h: RUN_H, name, sub: fit(sub, w - 40, false, SUB_FONT) };
+      }
+      const c = n.component, countText = '×' + c.runs.length;
+      const name = fit(c.name, NODE_MAX_W - 40 - textWidth(countText, BOLD), false, BOLD);
+      const mix = L.statusMix(c.statuses), span = 'span ' + F.duration(c.span);
+      const w = Math.max(NODE_MIN_W + 20, Math.min(NODE_MAX_W + 20, Math.max(textWidth(name, BOLD) + textWidth(countText, BOLD) + 16, textWidth(mix, SUB_FONT), textWidth(span, SUB_FONT)) + 40));
+      return { w, h: COMP_H, name, countText, mix: fit(mix, w - 32, false, SUB_FONT), span: fit(span, w - 32, false, SUB_FONT) };
     }
 
     function draw() {
-      const visible = (n) => !(n.depth > depthShown); // a run without depth counts as shown
+      const t0 = performance.now();
+      v = L.view(idx, { mode: st.mode, expanded: st.expanded, depth: st.mode === 'run' ? st.depth : Infinity });
       const g = new dagre.graphlib.Graph();
-      g.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 56, edgesep: 8, marginx: 12, marginy: 12 });
+      g.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 56, edgesep: 8, marginx: 16, marginy: 16 });
       g.setDefaultEdgeLabel(() => ({}));
-      const labels = new Map(); // dagre node id -> display info
-      let shown = 0;
-      for (const n of idx.byId.values()) {
-        if (!visible(n)) continue;
-        shown++;
-        const name = fit(n.component, NODE_MAX_W - 30 - (n.stale && n.stale.length ? 10 : 0), false, BOLD);
-        const sub = [`#${n.id}`, n.status, duration(n)].filter(Boolean).join(' · ');
-        const w = Math.max(NODE_MIN_W, Math.min(NODE_MAX_W, Math.max(textWidth(name, BOLD), textWidth(sub, SUB_FONT)) + 40));
-        g.setNode('r' + n.id, { width: w, height: NODE_H });
-        labels.set('r' + n.id, { run: n, name, sub: fit(sub, w - 24, false, SUB_FONT) });
+      const info = new Map(), loops = new Map();
+      let runs = 0, comps = 0;
+      for (const n of v.nodes) {
+        if (n.kind === 'pointer' && !opts.showOutput) continue;
+        const size = nodeSize(n);
+        info.set(n.key, size);
+        g.setNode(n.key, { width: size.w, height: size.h });
+        if (n.kind === 'run') runs++; else if (n.kind === 'component') comps++;
       }
-      for (const [consumer, prods] of idx.producers) {
-        if (!visible(idx.byId.get(consumer))) continue;
-        let hidden = 0;
-        for (const [producer, vias] of prods) {
-          if (!visible(idx.byId.get(producer))) { hidden++; continue; }
-          const text = fit(pointerLabel(vias), LABEL_MAX_W, vias.length === 1, LABEL_FONT);
-          g.setEdge('r' + producer, 'r' + consumer, { width: textWidth(text, LABEL_FONT) + 8, height: 16, labelpos: 'c', text, full: vias.join('\n') });
-        }
-        if (hidden) {
-          // "+k more upstream" with k = this run's hidden *direct* producers: counting all
-          // hidden ancestors would repeat shared upstream in every placeholder.
-          g.setNode('m' + consumer, { width: 130, height: 34 });
-          labels.set('m' + consumer, { more: hidden });
-          g.setEdge('m' + consumer, 'r' + consumer, { width: 0, height: 0 });
-        }
+      for (const e of v.edges) {
+        if (!g.hasNode(e.source) || !g.hasNode(e.target)) continue;
+        if (e.source === e.target) { loops.set(e.source, e); continue; }
+        // Between a run and a whole component the label would repeat on every run: its title says it.
+        const mixed = v.byKey.get(e.source).kind !== v.byKey.get(e.target).kind && e.source !== 'output' && e.target !== 'output';
+        const text = e.runs && !mixed ? fit(L.edgeLabel(e), LABEL_MAX_W, e.pointers.length === 1, LABEL_FONT) : '';
+        g.setEdge(e.source, e.target, text ? { width: textWidth(text, LABEL_FONT) + 8, height: 16, labelpos: 'c', text, e } : { width: 0, height: 0, e });
       }
-      if (opts.showOutput && trace.output != null) {
-        const name = fit(trace.output, NODE_MAX_W - 24, true, OUT_FONT);
-        g.setNode('out', { width: Math.max(120, textWidth(name, OUT_FONT) + 26), height: 40 });
-        labels.set('out', { output: name });
-        for (const r of idx.roots) if (visible(r)) g.setEdge('r' + r.id, 'out', { width: 0, height: 0 });
+      for (const [key, k] of v.hidden) { // run view: "+k more" stubs for producers beyond the depth
+        g.setNode('m' + key, { width: 130, height: 34 });
+        info.set('m' + key, { more: k });
+        if (upstream) g.setEdge('m' + key, key, { width: 0, height: 0 }); else g.setEdge(key, 'm' + key, { width: 0, height: 0 });
       }
-
-      if (shown > FAST_RANKER_ABOVE) g.graph().ranker = 'tight-tree';
-      const t0 = performance.now(), big = shown > NO_ORDER_SWEEPS_ABOVE;
+      const size = g.nodeCount();
+      if (size > FAST_RANKER_ABOVE) g.graph().ranker = 'tight-tree';
+      const big = size > (st.expanded.size && st.mode === 'component' ? NO_ORDER_SWEEPS_EXPANDED_ABOVE : NO_ORDER_SWEEPS_ABOVE);
       try {
         dagre.layout(g, big ? { customOrder: simpleOrder } : {});
-      } catch (err) { // deep but < NO_ORDER_SWEEPS_ABOVE runs: retry without recursion (g is untouched on failure)
+      } catch (err) {
         if (big || !(err instanceof RangeError)) throw err;
         dagre.layout(g, { customOrder: simpleOrder });
       }
-      ctl.layoutMs = Math.round(performance.now() - t0);
-      ctl.visibleCount = shown;
-      root.dataset.layoutMs = String(ctl.layoutMs);
+      const t1 = performance.now();
+      layout = g;
 
-      // Build into a fragment, then swap: one reflow instead of thousands.
       const frag = document.createDocumentFragment();
       const edgeLayer = s('g', { class: 'mltrace-edges' }), nodeLayer = s('g', { class: 'mltrace-nodes' });
       frag.appendChild(edgeLayer); frag.appendChild(nodeLayer);
-      for (const e of g.edges()) {
-        const lab = g.edge(e);
-        const grp = s('g', { class: 'mltrace-edge' + (e.v[0] === 'm' ? ' mltrace-edge-more' : '') });
-        grp.appendChild(s('path', { d: curve(lab.points), 'marker-end': `url(#${mid})` }));
+      edgeEls = [];
+      for (const ge of g.edges()) {
+        const lab = g.edge(ge), e = lab.e;
+        const cls = 'mltrace-edge' + (ge.v[0] === 'm' || ge.w[0] === 'm' ? ' mltrace-edge-more' : '') + (e && opts.edgeClass ? ' ' + (opts.edgeClass(e) || '') : '');
+        const grp = s('g', { class: cls });
+        const width = e && e.runs > 1 ? Math.min(4.5, 1.4 + Math.log10(e.runs) * 1.2) : null;
+        const path = s('path', { d: curve(lab.points), 'marker-end': `url(#${mid})` });
+        if (width) path.setAttribute('style', `stroke-width:${width.toFixed(2)}px`);
+        grp.appendChild(path);
+        if (e && e.runs) {
+          title(grp, (e.runs > 1 ? `${e.runs} run pairs through ` : '') + (e.pointers.length > 20 ? e.pointers.slice(0, 20).join('\n') + `\n… and ${e.pointers.length - 20} more` : e.pointers.join('\n')));
+        }
         if (lab.text) {
-          title(grp, lab.full);
           grp.appendChild(s('rect', { class: 'mltrace-edge-label-bg', x: lab.x - lab.width / 2, y: lab.y - 8, width: lab.width, height: 16, rx: 3 }));
           grp.appendChild(s('text', { class: 'mltrace-edge-label', x: lab.x, y: lab.y + 4, 'text-anchor': 'middle' }, lab.text));
         }
         edgeLayer.appendChild(grp);
+        if (e) edgeEls.push({ e, el: grp });
       }
-      for (const id of g.nodes()) {
-        const p = g.node(id), info = labels.get(id);
+      els = new Map();
+      for (const key of g.nodes()) {
+        const p = g.node(key), sz = info.get(key);
         const tr = `translate(${p.x - p.width / 2},${p.y - p.height / 2})`;
-        if (info.run) nodeLayer.appendChild(runNode(info.run, info, p, tr));
-        else if (info.more != null) nodeLayer.appendChild(moreNode(info.more, p, tr));
-        else nodeLayer.appendChild(outputNode(info.output, p, tr));
+        let el;
+        if (sz.more != null) el = moreNode(key, sz.more, p, tr);
+        else {
+          const n = v.byKey.get(key);
+          el = n.kind === 'run' ? runNode(n, sz, p, tr) : n.kind === 'component' ? componentNode(n, sz, p, tr, loops.get(key)) : outputNode(sz, p, tr);
+          if (opts.nodeClass) { const extraCls = opts.nodeClass(n); if (extraCls) el.setAttribute('class', el.getAttribute('class') + ' ' + extraCls); }
+          if (opts.badges) addBadges(el, opts.badges(n) || [], p);
+          els.set(key, el);
+        }
+        nodeLayer.appendChild(el);
       }
       scene.textContent = '';
       scene.appendChild(frag);
-      const gg = g.graph(), r0 = idx.roots.length && g.node('r' + idx.roots[0].id);
-      graphSize = { w: gg.width || 1, h: gg.height || 1, rootY: r0 ? r0.y : gg.height / 2 };
-      // Small graphs get a viewport just tall enough, not 70vh of empty canvas.
+      const gg = g.graph();
+      graphSize = { w: gg.width || 1, h: gg.height || 1 };
       if (!opts.height) vp.style.height = gg.height + 40 < 320 ? Math.max(180, gg.height + 40) + 'px' : '';
+      if (!st.current || !els.has(st.current)) st.current = v.keyOf.get(idx.roots[0].id) || [...els.keys()][0];
+      if (els.has(st.current)) els.get(st.current).setAttribute('tabindex', '0');
+      if (st.selected != null && !v.byKey.has(st.selected)) st.selected = null;
 
-      count.textContent = shown === total ? `${total} run${total === 1 ? '' : 's'}` : `Showing ${shown} of ${total} runs`;
-      if (depthInput) depthInput.value = String(Math.min(depthShown, idx.maxDepth));
-      if (allBtn) allBtn.disabled = depthShown === Infinity;
+      api.layoutMs = Math.round(t1 - t0);
+      api.drawMs = Math.round(performance.now() - t0);
+      api.visibleCount = runs;
+      api.componentCount = comps;
+      root.dataset.layoutMs = String(api.layoutMs);
+      root.dataset.mode = st.mode;
+      compBtn.setAttribute('aria-pressed', String(st.mode === 'component'));
+      runBtn.setAttribute('aria-pressed', String(st.mode === 'run'));
+      depthLab.hidden = allBtn.hidden = st.mode !== 'run' || idx.maxDepth === 0;
+      depthInput.value = String(Math.min(st.depth, idx.maxDepth));
+      allBtn.disabled = st.depth === Infinity;
+      const shownRuns = runs + [...v.nodes].reduce((a, n) => a + (n.kind === 'component' ? n.component.runs.length : 0), 0);
+      const noun = `${total} run${total === 1 ? '' : 's'}`;
+      count.textContent = st.mode === 'component'
+        ? `${noun} in ${idx.components.size} component${idx.components.size === 1 ? '' : 's'}` + (st.expanded.size ? ` (${st.expanded.size} expanded)` : '')
+        : shownRuns === total ? noun : `Showing ${shownRuns} of ${noun}`;
     }
 
-    function runNode(n, info, p, tr) {
-      const st = status(n), stale = n.stale && n.stale.length;
-      const a = s('a', {
-        class: `mltrace-node mltrace-status-${st}` + (stale ? ' mltrace-stale' : '') + (n.depth === 0 ? ' mltrace-root' : ''),
-        href: opts.runUrl(n.id), 'data-run-id': String(n.id), transform: tr,
-        'aria-label': `${n.component} run ${n.id}, ${n.status}` + (stale ? ', stale inputs' : ''),
-      });
-      title(a, nodeTooltip(n));
-      a.appendChild(s('rect', { class: 'mltrace-node-box', width: p.width, height: p.height, rx: 8 }));
-      a.appendChild(s('rect', { class: 'mltrace-node-bar', x: 0, y: 8, width: 4, height: p.height - 16, rx: 2 }));
-      a.appendChild(s('text', { class: 'mltrace-node-title', x: 14, y: 20 }, info.name));
-      a.appendChild(s('text', { class: 'mltrace-node-sub', x: 14, y: 37 }, info.sub));
+    function nodeBase(n, cls, p, tr, label) {
+      const el = s('g', { class: `mltrace-node ${cls}`, transform: tr, 'data-key': n.key, tabindex: '-1', role: 'button', 'aria-label': label });
+      return el;
+    }
+    function statusGlyph(el, status, y) {
+      const gl = s('g', { class: 'mltrace-glyph', transform: `translate(16,${y})` });
+      gl.appendChild(s('circle', { r: 8 }));
+      gl.appendChild(s('text', { y: 4, 'text-anchor': 'middle' }, GLYPH[status]));
+      el.appendChild(gl);
+    }
+    function runNode(n, sz, p, tr) {
+      const r = n.run, st0 = L.statusKey(r.status), stale = r.stale && r.stale.length;
+      const el = nodeBase(n, `mltrace-run mltrace-status-${st0}` + (stale ? ' mltrace-stale' : '') + (r.depth === 0 ? ' mltrace-root' : '') + (n.group && st.expanded.has(n.group.name) ? ' mltrace-grouped' : ''), p, tr,
+        `${r.component} run ${r.id}, ${r.status}` + (stale ? ', stale inputs' : '') + '. Enter opens it, Space focuses it.');
+      el.setAttribute('data-run-id', String(r.id));
+      title(el, runTooltip(r));
+      el.appendChild(s('rect', { class: 'mltrace-node-box', width: p.width, height: p.height, rx: 8 }));
+      statusGlyph(el, st0, p.height / 2);
+      el.appendChild(s('text', { class: 'mltrace-node-title', x: 32, y: 20 }, sz.name));
+      el.appendChild(s('text', { class: 'mltrace-node-sub', x: 32, y: 37 }, sz.sub));
       if (stale) {
         const b = s('g', { class: 'mltrace-stale-badge', transform: `translate(${p.width - 4},4)` });
-        b.appendChild(s('title', null, 'Stale inputs:\n' + n.stale.map((m) => '• ' + m).join('\n')));
+        b.appendChild(s('title', null, 'Stale inputs:\n' + r.stale.map((m) => '• ' + m).join('\n')));
         b.appendChild(s('circle', { r: 9 }));
         b.appendChild(s('text', { y: 4, 'text-anchor': 'middle' }, '!'));
-        a.appendChild(b);
+        el.appendChild(b);
       }
-      return a;
-    }
-    function moreNode(k, p, tr) {
-      const el = s('g', { class: 'mltrace-more', transform: tr, role: 'button', tabindex: '0', 'aria-label': `Show ${k} more upstream runs` });
-      title(el, `${k} producer run${k === 1 ? '' : 's'} of this run hidden beyond depth ${depthShown}. Click to show 3 more levels.`);
-      el.appendChild(s('rect', { width: p.width, height: p.height, rx: 17 }));
-      el.appendChild(s('text', { x: p.width / 2, y: 21, 'text-anchor': 'middle' }, `+${k} more upstream`));
-      const expand = () => setMaxDepth(depthShown + 3);
-      el.addEventListener('click', expand);
-      el.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); expand(); } });
       return el;
     }
-    function outputNode(name, p, tr) {
-      const el = s('g', { class: 'mltrace-output-node', transform: tr });
-      title(el, 'Output: ' + trace.output);
+    function componentNode(n, sz, p, tr, loop) {
+      const c = n.component, worst = L.worst(c.statuses);
+      const el = nodeBase(n, `mltrace-component mltrace-status-${worst}`, p, tr,
+        `${c.name}, ${c.runs.length} runs: ${L.statusMix(c.statuses)}, span ${F.duration(c.span)}. Enter expands it, Space focuses it.`);
+      el.setAttribute('data-component', c.name);
+      el.setAttribute('data-count', String(c.runs.length));
+      title(el, componentTooltip(c) + (loop ? `\n\n${loop.runs} of its runs read what its earlier runs wrote (${loop.pointers.slice(0, 5).join(', ')}${loop.pointers.length > 5 ? ', …' : ''})` : ''));
+      if (c.runs.length > 1) { // a stack of cards: many runs behind one node
+        el.appendChild(s('rect', { class: 'mltrace-node-stack', x: 6, y: -6, width: p.width, height: p.height, rx: 8 }));
+        el.appendChild(s('rect', { class: 'mltrace-node-stack', x: 3, y: -3, width: p.width, height: p.height, rx: 8 }));
+      }
+      el.appendChild(s('rect', { class: 'mltrace-node-box', width: p.width, height: p.height, rx: 8 }));
+      statusGlyph(el, worst, 22);
+      el.appendChild(s('text', { class: 'mltrace-node-title', x: 32, y: 20 }, sz.name));
+      el.appendChild(s('text', { class: 'mltrace-node-count', x: p.width - 10, y: 20, 'text-anchor': 'end' }, sz.countText));
+      el.appendChild(s('text', { class: 'mltrace-node-sub', x: 32, y: 37 }, sz.mix));
+      el.appendChild(s('text', { class: 'mltrace-node-sub', x: 32, y: 52 }, sz.span));
+      let x = 10; // the status mix as a bar along the bottom edge
+      const w = p.width - 20, total = c.runs.length;
+      for (const status of L.STATUS_ORDER) {
+        const k = c.statuses[status];
+        if (!k) continue;
+        const seg = Math.max(2, (w * k) / total);
+        el.appendChild(s('rect', { class: `mltrace-mix mltrace-mix-${status}`, x, y: p.height - 7, width: Math.min(seg, 10 + w - x), height: 3 }));
+        x += seg;
+      }
+      if (loop) {
+        const b = s('g', { class: 'mltrace-loop-badge', transform: `translate(${p.width - 14},${p.height - 16})` });
+        b.appendChild(s('text', { 'text-anchor': 'end' }, '↻ ' + loop.runs));
+        el.appendChild(b);
+      }
+      return el;
+    }
+    function addBadges(el, list, p) {
+      let x = p.width - 6;
+      for (const b of list) {
+        const w = textWidth(String(b.text), SUB_FONT) + 12;
+        x -= w;
+        const g = s('g', { class: 'mltrace-hook-badge ' + (b.className || ''), transform: `translate(${x},${-9})` });
+        if (b.title) g.appendChild(s('title', null, b.title));
+        g.appendChild(s('rect', { width: w, height: 16, rx: 8 }));
+        g.appendChild(s('text', { x: w / 2, y: 12, 'text-anchor': 'middle' }, b.text));
+        el.appendChild(g);
+        x -= 4;
+      }
+    }
+    function moreNode(key, k, p, tr) {
+      const el = s('g', { class: 'mltrace-more', transform: tr, 'data-key': key, role: 'button', tabindex: '0', 'aria-label': `Show ${k} more ${upstream ? 'upstream' : 'downstream'} runs` });
+      title(el, `${k} run${k === 1 ? '' : 's'} linked to this one lie beyond depth ${st.depth}. Click to show 3 more levels.`);
+      el.appendChild(s('rect', { width: p.width, height: p.height, rx: 17 }));
+      el.appendChild(s('text', { x: p.width / 2, y: 21, 'text-anchor': 'middle' }, `+${k} more ${upstream ? 'upstream' : 'downstream'}`));
+      return el;
+    }
+    function outputNode(sz, p, tr) {
+      const el = s('g', { class: 'mltrace-output-node', transform: tr, 'data-key': 'output', tabindex: '-1', role: 'img', 'aria-label': (upstream ? 'Output ' : 'Pointer ') + trace.output });
+      title(el, (upstream ? 'Output: ' : 'Read by the runs on its right: ') + trace.output);
       el.appendChild(s('rect', { width: p.width, height: p.height, rx: 4 }));
-      el.appendChild(s('text', { class: 'mltrace-output-kicker', x: 12, y: 15 }, 'OUTPUT'));
-      el.appendChild(s('text', { x: 12, y: 31 }, name));
+      el.appendChild(s('text', { class: 'mltrace-output-kicker', x: 12, y: 15 }, upstream ? 'OUTPUT' : 'POINTER'));
+      el.appendChild(s('text', { x: 12, y: 31 }, sz.name));
       return el;
     }
 
-    setMaxDepth(depthShown, true);
-    Object.assign(ctl, { setMaxDepth, fit: fitView, zoom: zoomBy, getMaxDepth: () => depthShown });
-    return ctl;
+    // -- the API ------------------------------------------------------------------------------------
+    Object.assign(api, {
+      root, svg, toolbar: extra, options: opts, trace,
+      get mode() { return st.mode; },
+      setMode, setMaxDepth, getMaxDepth: () => st.depth,
+      expand: (name) => regroup(name, true), collapse: (name) => regroup(name, false), expanded: () => [...st.expanded],
+      select, selected: () => (st.selected == null ? null : v.byKey.get(st.selected)),
+      keyOfRun: (id) => v.keyOf.get(id), keyOfComponent: (name) => { const c = idx.components.get(name); return c && v.byKey.has('c' + c.index) ? 'c' + c.index : undefined; },
+      find, setCriticalPath, criticalPath: () => st.critical,
+      fit: fitView, zoom: zoomBy, centre, redraw: () => redraw({}),
+      view: () => v, layout: () => layout,
+      // trace-export.js: the current view as a file (svg, png, dot, mermaid, json)
+      exportText: (fmt) => window.MltraceTrace.exportText(api, fmt),
+      exportBlob: (fmt) => window.MltraceTrace.exportBlob(api, fmt),
+      download: (fmt) => window.MltraceTrace.download(api, fmt),
+    });
+    if (opts.toolbar) opts.toolbar(extra, api);
+    redraw({ fit: true, initial: true });
+    api.readyAt = performance.now();
+    return api;
   }
 
   function legend() {
-    const el = h('div', { class: 'mltrace-legend', 'aria-hidden': 'true' });
-    for (const st of F.STATUSES) {
+    const el = h('div', { class: 'mltrace-legend' });
+    for (const stt of F.STATUSES) {
       const item = h('span', { class: 'mltrace-legend-item' });
-      item.appendChild(h('span', { class: `mltrace-swatch mltrace-status-${st}` }));
-      item.appendChild(document.createTextNode(st));
+      item.appendChild(h('span', { class: `mltrace-swatch mltrace-status-${stt}`, 'aria-hidden': 'true' }, GLYPH[stt]));
+      item.appendChild(document.createTextNode(stt));
       el.appendChild(item);
     }
     const stale = h('span', { class: 'mltrace-legend-item' });
-    stale.appendChild(h('span', { class: 'mltrace-swatch-stale' }, '!'));
-    stale.appendChild(document.createTextNode('stale input (hover for details)'));
+    stale.appendChild(h('span', { class: 'mltrace-swatch-stale', 'aria-hidden': 'true' }, '!'));
+    stale.appendChild(document.createTextNode('stale input'));
     el.appendChild(stale);
-    el.appendChild(h('span', { class: 'mltrace-legend-item mltrace-legend-hint' }, 'Drag to pan · wheel to zoom · click a run to open it'));
+    const comp = h('span', { class: 'mltrace-legend-item' });
+    comp.appendChild(h('span', { class: 'mltrace-swatch-stack', 'aria-hidden': 'true' }));
+    comp.appendChild(document.createTextNode('component: ×runs, status mix, span'));
+    el.appendChild(comp);
+    el.appendChild(h('span', { class: 'mltrace-legend-item mltrace-legend-hint' },
+      'Click or Space: focus · double-click or Enter: expand / open · arrows: move · Esc: clear · drag, wheel: pan, zoom'));
     return el;
   }
 
-  /* Tree view: nested <details>, root = depth-0 run, children = its producers. A run
-   * reached again is shown as a back-reference, which keeps the DOM linear in the
-   * number of edges instead of exponential in diamond-shaped lineage. Built with an
-   * explicit stack so 2000-deep chains cannot overflow the JS call stack. */
-  function renderTree(container, trace, options) {
-    const opts = Object.assign({ runUrl: defaultRunUrl, openDepth: 3 }, options);
-    const idx = index(trace);
-    container.textContent = '';
-    const root = h('div', { class: 'mltrace-tree' });
-    container.appendChild(root);
-    if (trace.truncated) root.appendChild(h('div', { class: 'mltrace-note mltrace-note-warn', role: 'note' }, `Lineage truncated at depth ${idx.maxDepth}.`));
-    if (!idx.byId.size) { root.appendChild(h('p', { class: 'mltrace-empty' }, 'No lineage recorded for this output.')); return; }
-    const seen = new Set();
-    const stack = idx.roots.slice().reverse().map((n) => ({ id: n.id, vias: null, parent: root, level: 0 }));
-    while (stack.length) {
-      const { id, vias, parent, level } = stack.pop();
-      const n = idx.byId.get(id);
-      const line = h('span', { class: 'mltrace-tree-line' });
-      if (vias) line.appendChild(h('span', { class: 'mltrace-tree-via', title: vias.join('\n') }, '← ' + pointerLabel(vias) + ' '));
-      if (seen.has(id)) {
-        const ref = h('a', { class: 'mltrace-tree-ref', href: opts.runUrl(id), 'data-run-id': String(id) }, `→ #${id} (see above)`);
-        line.appendChild(ref);
-        parent.appendChild(h('div', { class: 'mltrace-tree-leaf' })).appendChild(line);
-        continue;
-      }
-      seen.add(id);
-      line.appendChild(h('span', { class: `mltrace-badge mltrace-status-${status(n)}` }, n.status));
-      line.appendChild(document.createTextNode(' '));
-      line.appendChild(h('a', { class: 'mltrace-tree-run', href: opts.runUrl(id), 'data-run-id': String(id), title: nodeTooltip(n) }, `${n.component} #${id}`));
-      if (n.stale && n.stale.length) line.appendChild(h('span', { class: 'mltrace-badge mltrace-badge-stale', title: n.stale.join('\n') }, 'stale'));
-      const prods = [...idx.producers.get(id)];
-      if (!prods.length) { parent.appendChild(h('div', { class: 'mltrace-tree-leaf' })).appendChild(line); continue; }
-      const det = h('details', { class: 'mltrace-tree-node' });
-      if (level < opts.openDepth) det.open = true;
-      det.appendChild(h('summary')).appendChild(line);
-      const kids = h('div', { class: 'mltrace-tree-children' });
-      det.appendChild(kids);
-      parent.appendChild(det);
-      for (let i = prods.length - 1; i >= 0; i--) stack.push({ id: prods[i][0], vias: prods[i][1], parent: kids, level: level + 1 });
-    }
-  }
-
-  window.MltraceTrace = { render, renderTree };
+  window.MltraceTrace = Object.assign(window.MltraceTrace || {}, { render, DEFAULTS });
 })();
