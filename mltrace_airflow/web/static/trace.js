@@ -460,8 +460,7 @@
         const c = idx.components.get(m.name);
         key = st.mode === 'component' && !st.expanded.has(c.name) ? 'c' + c.index : reveal(c.runs[0].id);
       } else {
-        const pair = idx.pointers.get(m.name)[0];
-        key = v.keyOf.get(pair.producer) !== undefined ? v.keyOf.get(pair.producer) : reveal(pair.producer);
+        key = reveal(idx.pointers.get(m.name)[0].producer); // the run that wrote it
       }
       select(key);
       if (key != null) { centre(key); setCurrent(key, false); }
@@ -746,7 +745,6 @@
     // -- the API ------------------------------------------------------------------------------------
     Object.assign(api, {
       root, svg, toolbar: extra, options: opts, trace,
-      get mode() { return st.mode; },
       setMode, setMaxDepth, getMaxDepth: () => st.depth,
       expand: (name) => regroup(name, true), collapse: (name) => regroup(name, false), expanded: () => [...st.expanded],
       select, selected: () => (st.selected == null ? null : v.byKey.get(st.selected)),
@@ -759,6 +757,7 @@
       exportBlob: (fmt) => window.MltraceTrace.exportBlob(api, fmt),
       download: (fmt) => window.MltraceTrace.download(api, fmt),
     });
+    Object.defineProperty(api, 'mode', { get: () => st.mode, enumerable: true }); // 'component' or 'run'
     if (opts.toolbar) opts.toolbar(extra, api);
     redraw({ fit: true, initial: true });
     api.readyAt = performance.now();
