@@ -25,6 +25,7 @@ OUTPUT_ID = "output"
 COLOURS = {
     formats.SUCCESS: ("#1a7f37", "#e9f7ee"),
     formats.FAILED: ("#cf222e", "#fdecee"),
+    formats.ABORTED: ("#cf222e", "#f6f0f0"),
     formats.RUNNING: ("#b26b00", "#fff5e0"),
     UNKNOWN: ("#6e7781", "#f1f3f5"),
 }
@@ -57,8 +58,8 @@ def status_mix(statuses: dict[str, int]) -> str:
 
 
 def worst(statuses: dict[str, int]) -> str:
-    """The status a group is coloured by: failed over running over unknown over success."""
-    for status in (formats.FAILED, formats.RUNNING, UNKNOWN, formats.SUCCESS):
+    """The status a group is coloured by: failed, aborted, running, unknown, then success."""
+    for status in (formats.FAILED, formats.ABORTED, formats.RUNNING, UNKNOWN, formats.SUCCESS):
         if statuses.get(status):
             return status
     return UNKNOWN

@@ -123,7 +123,7 @@
     return STATUS_ORDER.filter((s) => statuses[s]).map((s) => statuses[s] + ' ' + s).join(' · ');
   }
   function worst(statuses) {
-    for (const s of ['failed', 'running', UNKNOWN, 'success']) if (statuses[s]) return s;
+    for (const s of ['failed', 'aborted', 'running', UNKNOWN, 'success']) if (statuses[s]) return s;
     return UNKNOWN;
   }
   function runLines(r) {
@@ -149,7 +149,7 @@
   }
 
   // -- exports ------------------------------------------------------------------------------------
-  const COLOURS = { success: ['#1a7f37', '#e9f7ee'], failed: ['#cf222e', '#fdecee'], running: ['#b26b00', '#fff5e0'], unknown: ['#6e7781', '#f1f3f5'] };
+  const COLOURS = { success: ['#1a7f37', '#e9f7ee'], failed: ['#cf222e', '#fdecee'], aborted: ['#cf222e', '#f6f0f0'], running: ['#b26b00', '#fff5e0'], unknown: ['#6e7781', '#f1f3f5'] };
   function exportNodes(v) {
     return v.nodes.map((n) => {
       if (n.kind === 'pointer') return { id: n.key, lines: [n.name], kind: n.kind, status: '' };
