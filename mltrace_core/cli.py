@@ -53,7 +53,8 @@ class MltraceGroup(click.Group):
     "--db-uri",
     envvar="MLTRACE_DB_URI",
     metavar="URI",
-    help="Store to use (default: $MLTRACE_DB_URI, else sqlite:///$MLTRACE_HOME/mltrace.db).",
+    help="Store to use (default: $MLTRACE_DB_URI, else mltrace 0.17's $DB_URI or $DB_SERVER, else "
+    "sqlite:///$MLTRACE_HOME/mltrace.db).",
 )
 @json_option
 @click.version_option(package_name="mltrace-airflow", prog_name="mltrace")

@@ -85,6 +85,10 @@ def run_detail(run: RunDetail) -> None:
     grid.add_row("duration", seconds(run.duration))
     if run.code_version:
         grid.add_row("code version", Text(run.code_version))
+    if run.git_hash:
+        grid.add_row("git commit", Text(run.git_hash))
+    if run.git_tags:
+        grid.add_row("git tags", Text(", ".join(run.git_tags)))
     if run.component_tags:
         grid.add_row("tags", Text(", ".join(run.component_tags)))
     grid.add_row("upstream runs", ", ".join(map(str, run.dependencies)) or "-")
@@ -102,15 +106,28 @@ def run_detail(run: RunDetail) -> None:
     if run.error:
         grid.add_row("error", Text(run.error, style="red"))
     out.print(grid)
+    types = dict(run.pointer_types)
     for label, pairs in (("Inputs", run.input_versions), ("Outputs", run.output_versions)):
         table = Table(title=label, title_justify="left", show_edge=False)
         table.add_column("pointer", overflow="fold")
         table.add_column("version", overflow="fold")
+        table.add_column("type")
         for name, version in pairs:
-            table.add_row(Text(name), Text(version or "-"))
+            table.add_row(Text(name), Text(version or "-"), Text(types.get(name) or "-"))
         out.print(table if pairs else f"{label}: none")
+    if run.tests:
+        table = Table(title="Tests", title_justify="left", show_edge=False)
+        for col in ("when", "test", "result", "message"):
+            table.add_column(col, overflow="fold")
+        for test in run.tests:
+            result = Text("passed", style="green") if test.passed else Text("failed", style="bold red")
+            table.add_row(test.phase, Text(test.name), result, Text(test.message))
+        out.print(table)
     for warning in run.stale:
         out.print(Text("stale: " + warning, style="yellow"))
+    if run.code_snapshot:
+        out.print(Text("Code snapshot", style="bold"))
+        out.print(Text(run.code_snapshot))
 
 
 def _label(run: Run) -> Text:

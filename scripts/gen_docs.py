@@ -139,6 +139,25 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "psycopg2.",
     ),
     (
+        "DB_URI",
+        "unset",
+        "mltrace 0.17's setting, honoured for ported code: the store of the Python API and the `mltrace` "
+        "command when `MLTRACE_DB_URI` is not set (`set_db_uri()` and `--db-uri` win). Not read by the "
+        "Airflow integration (a generic name; Airflow names its store with a connection).",
+    ),
+    (
+        "DB_SERVER",
+        "unset",
+        "mltrace 0.17's setting: the host of its server database, i.e. the store "
+        "`postgresql://admin:admin@$DB_SERVER:5432/sqlalchemy`, when neither `MLTRACE_DB_URI` nor `DB_URI` "
+        "is set. Python API and `mltrace` command only, as `DB_URI`.",
+    ),
+    (
+        "SAVE_DIR",
+        "`$MLTRACE_HOME`",
+        "mltrace 0.17's setting: where `save()` without a path and `auto_log` keep the objects they save.",
+    ),
+    (
         "MLTRACE_HOME",
         "`~/.mltrace`",
         "Where the default SQLite store (`mltrace.db`) and, outside Airflow, the default spool (`spool/`) "

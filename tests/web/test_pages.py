@@ -7,7 +7,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from mltrace_core import RunRecord, TestResult
 from tests.support.pages import Page
+from tests.support.timeline import at
 from tests.web.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
 
 AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"
@@ -255,3 +257,31 @@ def test_review_page_shows_the_likeliest_culprits_first(client, log, store):
     page = get_page(client, f"{ROOT}/review")
     culprits = [h for h in page.hrefs if h.startswith(f"{ROOT}/runs/")]
     assert len(culprits) == 50 and "The 50 most common of 60 runs" in page.plain
+
+
+def test_run_page_shows_tests_git_tags_code_and_pointer_types(client, store):
+    # What mltrace 0.17 kept with a run (issue 10), shown as inspect shows it, escaped.
+    rid = store.log(
+        RunRecord(
+            key="k",
+            component="c",
+            start=at(0),
+            end=at(1),
+            outputs=(("m.pkl", None, "MODEL"),),
+            git_hash="abc123def",
+            git_tags=("v1.2",),
+            code_snapshot="def f(): <return>",
+            tests=(TestResult("after", "Schema.testCols", False, "no <id>"),),
+        )
+    )
+    page = client.get(f"{ROOT}/runs/{rid}").text
+    for shown in (
+        "abc123def",
+        "v1.2",
+        "Schema.testCols",
+        "no &lt;id&gt;",
+        "def f(): &lt;return&gt;",
+        "MODEL",
+    ):
+        assert shown in page
+    assert "<id>" not in page
