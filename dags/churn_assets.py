@@ -2,8 +2,9 @@
 
 Files live under ``$MLTRACE_EXAMPLE_DATA``, default ``$AIRFLOW_HOME/mltrace_example_data``. The model
 and the predictions are Assets: the training DAG's model schedules the batch-prediction DAG, whose
-predictions schedule the (untraced) report DAG. mltrace names an Asset by its URI, so the three DAGs
-meet on the same pointers and one trace follows the whole chain.
+predictions schedule the (untraced) report DAG. mltrace names an Asset by its URI, in its canonical form
+(``file:///p`` is the path ``/p``, see ``mltrace_core.naming``), so the three DAGs meet on the same
+pointers -- also with tasks that name the files by path -- and one trace follows the whole chain.
 
 Every file a DAG run writes is named by its run id (:data:`RUN`), never by ``{{ ds }}``: runs of one DAG
 may overlap (several trainings at once, a batch per new model), and a run triggered by an Asset event or

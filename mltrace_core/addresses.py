@@ -11,6 +11,9 @@ An address is tried in this order:
    of it someone wrote. One such split is that version, written by its latest writer (end time, then
    id); more than one is an error naming each match as a ``run:ID`` address, which is never ambiguous.
 
+A pointer name may be given in any of its spellings (``file:///data/x.csv`` is ``/data/x.csv``, see
+:mod:`mltrace_core.naming`).
+
 ``as_of`` picks only the start run: the lineage above it is today's (a run logged late is in it), not a
 snapshot of what the store held then. It applies to plain names only; with ``NAME@VERSION`` or ``run:ID``
 it is an error, and so is a time by which nothing had written the pointer.
@@ -31,6 +34,7 @@ from mltrace_core import validation as valid
 from mltrace_core.errors import AmbiguousAddressError, InvalidInputError, NotFoundError
 from mltrace_core.formats import when
 from mltrace_core.models import pointers, run_outputs, runs
+from mltrace_core.naming import canonical
 from mltrace_core.records import Address, Trace
 
 RUN_PREFIX = "run:"
@@ -57,18 +61,21 @@ def resolve(session: Session, address: str, as_of: datetime | None = None) -> Ad
             raise NotFoundError(f"no run with id {run_id}")
         return Address(address, "run", run_id)
     splits = _splits(address)
-    found = dict(
+    # Any spelling of a pointer names it (naming.canonical): file:///x is /x.
+    spelled = {name: canonical(name) for name in (address, *(left for left, _ in splits))}
+    pointer_ids = dict(
         session.execute(
             select(pointers.c.name, pointers.c.id).where(
                 pointers.c.name.in_(bindparam("names", expanding=True))
             ),
-            {"names": [address, *{left for left, _ in splits}]},
+            {"names": sorted(set(spelled.values()))},
         ).all()
     )
+    found = {name: pointer_ids[one] for name, one in spelled.items() if one in pointer_ids}
     if address in found:
-        return _plain(session, address, found[address], as_of)
+        return _plain(session, spelled[address], found[address], as_of)
     matches = _version_writers(
-        session, [(found[left], left, right) for left, right in splits if left in found]
+        session, [(found[left], spelled[left], right) for left, right in splits if left in found]
     )
     if len(matches) > 1:
         listed = "; ".join(

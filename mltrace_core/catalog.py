@@ -18,6 +18,7 @@ from mltrace_core.models import (
     run_tests,
     runs,
 )
+from mltrace_core.naming import canonical
 from mltrace_core.queries import component_row_id, load_runs
 from mltrace_core.records import Review
 from mltrace_core.write import add_tags, component_id, pointer_ids
@@ -95,6 +96,7 @@ def list_tags(session: Session) -> list[str]:
 
 
 def set_flag(session: Session, name: str, flagged: bool) -> None:
+    name = canonical(name)  # any spelling of the pointer
     done = session.execute(update(pointers).where(pointers.c.name == name).values(flagged=flagged))
     if done.rowcount == 0:
         raise NotFoundError(f"no pointer named {name!r}")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import pointers, run_inputs, run_outputs
+from mltrace_core.naming import canonical
 from mltrace_core.queries import dialect_of, ids_text, load_runs
 from mltrace_core.records import Trace, TraceEdge, TraceNode
 
@@ -71,6 +72,8 @@ def _shared_sql(dialect: str):
 
 
 def pointer_id(session: Session, name: str) -> int:
+    """The id of the pointer ``name`` names, in any of its spellings (:func:`naming.canonical`)."""
+    name = canonical(name)
     pid = session.execute(select(pointers.c.id).where(pointers.c.name == name)).scalar()
     if pid is None:
         raise NotFoundError(f"no pointer named {name!r}")

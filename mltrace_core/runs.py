@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from mltrace_core import naming
 from mltrace_core import validation as valid
 from mltrace_core.errors import IncompleteRunError, InvalidInputError
 from mltrace_core.records import ExternalIdentity
@@ -141,7 +142,12 @@ def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:
         if not isinstance(row, (tuple, list)) or len(row) != 3:
             raise InvalidInputError("a pointer row is (name, version, type)")
         name, version, ptype = row
-        name = valid.name(name, "pointer name")
+        name = valid.name(naming.canonical(valid.name(name, "pointer name")), "pointer name")
         ptype = valid.name(ptype, "pointer type", 64) if ptype is not None else None
-        checked[name] = (name, valid.version(version), ptype)  # the last mention wins
+        version = valid.version(version)
+        if name in checked:  # two spellings of one pointer, or one named twice: what either says is kept
+            _, earlier_version, earlier_type = checked[name]
+            version = earlier_version if version is None else version
+            ptype = earlier_type if ptype is None else ptype
+        checked[name] = (name, version, ptype)  # otherwise the last mention wins
     return tuple(checked.values())

@@ -3,7 +3,8 @@
 A try's run carries its Airflow identity (dag_id, run_id, task_id, try_number, map_index and the link to
 its task-instance page), whose key makes writing the same try twice harmless. Its pointers are the
 task's declared ``inputs``/``outputs`` (traced operators) and ``inlets``/``outlets`` (any operator; an
-Asset is named by its URI), plus what the task code added at run time through :class:`RunHandle`.
+Asset is named by its URI in canonical form, :func:`asset_pointer`), plus what the task code added at
+run time through :class:`RunHandle`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import unquote, urlparse
 from airflow.sdk import Asset
 
 from mltrace_core import ComponentRun, ExternalIdentity, InvalidInputError, IOPointer, RunRecord
+from mltrace_core.naming import canonical
 
 _HASH_CHUNK = 1 << 20
 
@@ -72,10 +74,10 @@ def as_pointers(value: Any, what: str = "pointer") -> list[IOPointer]:
         elif isinstance(item, str):
             if item.strip():  # a template that rendered to nothing names nothing
                 out.append(IOPointer(item))
+        elif _is_asset(item):  # before PathLike: an Asset is one too (its fspath is its URI)
+            out.append(asset_pointer(item))
         elif isinstance(item, os.PathLike):
             out.append(IOPointer(os.fspath(item)))
-        elif _is_asset(item):
-            out.append(IOPointer(item.uri))
         elif item is None:
             continue
         else:
@@ -90,7 +92,13 @@ def lineage_pointers(objects: Any) -> list[IOPointer]:
         return []
     if not isinstance(objects, (list, tuple, set)):
         objects = [objects]
-    return [IOPointer(obj.uri) for obj in objects if _is_asset(obj)]
+    return [asset_pointer(obj) for obj in objects if _is_asset(obj)]
+
+
+def asset_pointer(asset: Any) -> IOPointer:
+    """The pointer an Airflow Asset names: its URI in canonical form (``file:///p`` is ``/p``,
+    ``postgres://host/db/schema/table`` is ``postgres://host:5432/db.schema.table``)."""
+    return IOPointer(canonical(asset.uri))
 
 
 def _is_asset(obj: Any) -> bool:

@@ -37,7 +37,9 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
         timeout=540,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Trace of file://" in result.stdout
+    assert (
+        f"Trace of {home.resolve()}/data/predictions/churn_scores.csv" in result.stdout
+    )  # canonical: a path
 
     # A clean console: the demo's own lines only. Airflow's output (its warnings, the failed try's
     # traceback) is in a log file the demo names; the console says what happened in one line each.

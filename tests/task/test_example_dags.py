@@ -62,11 +62,11 @@ def run_files(dr) -> dict[str, str]:
 
 
 def model_uri() -> str:
-    return f"file://{data_dir()}/models/churn.json"
+    return f"{data_dir()}/models/churn.json"  # the Asset file:///...: one pointer, named by its path
 
 
 def predictions_uri() -> str:
-    return f"file://{data_dir()}/predictions/churn_scores.csv"
+    return f"{data_dir()}/predictions/churn_scores.csv"
 
 
 def training_rows(dr) -> list:
@@ -129,7 +129,7 @@ def report_rows(dr) -> list:
             1,
             "success",
             (predictions_uri(),),
-            (f"file://{d}/reports/churn_summary.json",),
+            (f"{d}/reports/churn_summary.json",),
         ),
     ]
 
@@ -154,7 +154,7 @@ def by_task(store, dr, task_id, try_number=1, map_index=-1):
 @pytest.mark.timeout(300)
 def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, trace_all):
     store = lineage_store
-    predictions = f"file://{data_dir()}/predictions/churn_scores.csv"
+    predictions = predictions_uri()
     first = run_pipeline(dags)
     trace_first = store.trace(predictions)
     second = run_pipeline(dags)
@@ -189,7 +189,7 @@ def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, tr
     assert set(by_task(store, training, "validate").component_tags) == {"churn_training", "churn"}
 
     # Versions: every local file is pinned to its content, and the scores read the model train wrote.
-    model, model_path = f"file://{data_dir()}/models/churn.json", f"{data_dir()}/models/churn.json"
+    model = model_path = model_uri()
     train_1, train_2 = by_task(store, first["churn_training"], "train"), by_task(store, training, "train")
     assert dict(train_2.output_versions)[model] == content_version(model_path)
     assert dict(train_1.output_versions)[model] != dict(train_2.output_versions)[model]
@@ -230,7 +230,7 @@ def test_the_pipeline_twice_logs_exact_versioned_lineage(dags, lineage_store, tr
         trains = [n.run for n in trace.nodes if n.run.component == "churn_training.train"]
         assert [t.external.run_id for t in trains] == [runs["churn_training"].run_id]
     # ...and the listener-logged summary continues the same chain.
-    summary = store.trace(f"file://{data_dir()}/reports/churn_summary.json")
+    summary = store.trace(f"file://{data_dir()}/reports/churn_summary.json")  # any spelling of the file
     assert [n.run.component for n in summary.nodes[:2]] == [
         "churn_report.summarize",
         "churn_batch_predict.merge_predictions",

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.airflow
 
 RAW, TABLE, SHARDS = (
     "s3://bucket/raw/customers.csv",
-    "postgres://warehouse:5432/analytics/public/churn_features",  # as Airflow's postgres provider spells it
+    "postgres://warehouse:5432/analytics.public.churn_features",  # the Asset, named as OpenLineage names the table
     "s3://bucket/shards",
 )
 

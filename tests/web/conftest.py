@@ -132,7 +132,8 @@ def fill_store(airflow: Airflow) -> Filled:
     try:
         (merge,) = store.get_history("churn_batch_predict.merge_predictions", 1)
         # The run's own predictions file, and the churn_predictions Asset it published: the Asset.
-        (final_output,) = [o for o in merge.outputs if o.startswith("file://")]
+        published = f"{(airflow.root / 'data').resolve()}/predictions/churn_scores.csv"  # file:///p is /p
+        (final_output,) = [o for o in merge.outputs if o == published]
         (train,) = store.get_history("churn_training.train", 1)
         training = store.get_runs_for_dag_run("churn_training", train.external.run_id)
         scores = store.get_runs_for_dag_run("churn_batch_predict", merge.external.run_id, "score")
