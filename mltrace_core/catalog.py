@@ -129,7 +129,8 @@ def review(session: Session) -> Review:
 
 
 def pointer(session: Session, name: str, create: bool, ptype: str | None) -> tuple[str, str | None, bool]:
-    """(name, type, flagged) of pointer ``name``; ``create``: made (with ``ptype``) if missing."""
+    """(name, type, flagged) of pointer ``name`` (any spelling); ``create``: made (with ``ptype``) if missing."""
+    name = canonical(name)
     query = select(pointers.c.name, pointers.c.type, pointers.c.flagged).where(pointers.c.name == name)
     row = session.execute(query).first()
     if row is None:
