@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +31,8 @@ CLI_INTRO = """\
 # CLI reference
 
 `mltrace` reads and manages a store: the one given by `--db-uri`, else `$MLTRACE_DB_URI`, else
-`sqlite:///$MLTRACE_HOME/mltrace.db` (see the [configuration reference](configuration.md)). In an Airflow
+mltrace 0.17's `$DB_URI` or `$DB_SERVER`, else `sqlite:///$MLTRACE_HOME/mltrace.db` (see the
+[configuration reference](configuration.md#environment-variables-of-the-core)). In an Airflow
 environment pass the URI of the store your connection names. Every section below is the command's own
 `--help`.
 
@@ -127,16 +127,16 @@ value that does not parse is a warning and the default, never a failed task. `ai
 shows them too, with these descriptions.
 """
 
-# The core's environment variables: (name, default, meaning). mltrace_core/config.py reads them all (and
-# the CLI names MLTRACE_DB_URI for --db-uri); the drift test fails when the core names one not here.
+# The core's environment variables: (name, default, meaning). core_env_names() finds every one the core
+# reads (mltrace_core/config.py, the CLI's envvar=, ...); the page is not written while one is missing here.
 CORE_ENV: tuple[tuple[str, str, str], ...] = (
     (
         "MLTRACE_DB_URI",
-        "`sqlite:///$MLTRACE_HOME/mltrace.db`",
+        "unset",
         "The store of the Python API (`set_db_uri()` wins) and of the `mltrace` command (`--db-uri` "
         "wins). In Airflow, the store when the connection `[mltrace] conn_id` does not exist (then the "
         "default is `sqlite:///$AIRFLOW_HOME/mltrace.db`). `postgres://` and `postgresql://` URIs use "
-        "psycopg2.",
+        "psycopg2; `test` is a throwaway SQLite store, deleted when the process exits.",
     ),
     (
         "DB_URI",
@@ -160,8 +160,8 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
     (
         "MLTRACE_HOME",
         "`~/.mltrace`",
-        "Where the default SQLite store (`mltrace.db`) and, outside Airflow, the default spool (`spool/`) "
-        "live.",
+        "Where the default SQLite store (`mltrace.db`, when none of the above is set) and, outside "
+        "Airflow, the default spool (`spool/`) live.",
     ),
     (
         "MLTRACE_SPOOL_DIR",
@@ -182,6 +182,12 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "`$MLTRACE_HOME/spool`), for tasks and `mltrace spool` alike; in Airflow the store without a "
         "connection is `sqlite:///$AIRFLOW_HOME/mltrace.db`.",
     ),
+    (
+        "COLUMNS",
+        "the terminal's width",
+        "The width of the `mltrace` command's tables and trees; when the output is not a terminal and "
+        "`COLUMNS` is unset, 160.",
+    ),
 )
 
 OTHER_ENV = """\
@@ -194,20 +200,53 @@ OTHER_ENV = """\
 | `MLTRACE_REQUIRE_POSTGRES`, `MLTRACE_REQUIRE_BROWSER` | unset | `1`: a missing PostgreSQL server or Chromium fails the tests instead of skipping them (CI sets both) |
 """
 
-ENV_NAME = re.compile(r"(MLTRACE|AIRFLOW)_[A-Z0-9_]+")
+
+def _is_environ(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+def _environ_reads(tree: ast.AST) -> Iterator[ast.expr]:
+    """The name expressions of every environment read: ``os.environ.get(X)``, ``os.getenv(X)``,
+    ``os.environ[X]``, ``X in os.environ``, and click's ``envvar=X``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if node.args and isinstance(f, ast.Attribute):
+                if (f.attr in ("get", "pop", "setdefault") and _is_environ(f.value)) or f.attr == "getenv":
+                    yield node.args[0]
+            for keyword in node.keywords:
+                if keyword.arg == "envvar":
+                    yield keyword.value
+        elif isinstance(node, ast.Subscript) and _is_environ(node.value):
+            yield node.slice
+        elif isinstance(node, ast.Compare) and any(_is_environ(c) for c in node.comparators):
+            yield node.left
 
 
 def core_env_names() -> set[str]:
-    """Every environment variable name the core's code spells out (string constants, not docstrings)."""
+    """Every environment variable the core's code reads, found in its syntax trees: the constant names
+    of the reads above, and the constants a ``for`` loop feeds to such a read by its loop variable."""
     names: set[str] = set()
     for path in sorted((REPO / "mltrace_core").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and ENV_NAME.fullmatch(node.value)
-            ):
-                names.add(node.value)
+        tree = ast.parse(path.read_text("utf-8"))
+        looped: dict[str, list[str]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+                if isinstance(node.iter, (ast.Tuple, ast.List)):
+                    looped[node.target.id] = [
+                        e.value
+                        for e in node.iter.elts
+                        if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    ]
+        for expr in _environ_reads(tree):
+            if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+                names.add(expr.value)
+            elif isinstance(expr, ast.Name):
+                names.update(looped.get(expr.id, ()))
+            elif isinstance(expr, (ast.Tuple, ast.List)):  # click: envvar=("A", "B")
+                names.update(e.value for e in expr.elts if isinstance(e, ast.Constant))
     return names
 
 
@@ -254,8 +293,10 @@ def configuration_reference() -> str:
     )
     parts.append(
         "\n## Environment variables of the core\n\n"
-        "Read by `mltrace_core/config.py` when used (never at import), for plain Python, the `mltrace` "
-        "command and the Airflow side alike.\n\n"
+        "Read when used (never at import), by `mltrace_core/config.py` (and the CLI's rendering, for "
+        "`COLUMNS`), for plain Python, the `mltrace` command and the Airflow side alike. The store of "
+        "plain Python and the CLI, in order: `set_db_uri()` / `--db-uri`, `$MLTRACE_DB_URI`, `$DB_URI`, "
+        "`$DB_SERVER`, `sqlite:///$MLTRACE_HOME/mltrace.db`.\n\n"
         "| variable | default | meaning |\n|---|---|---|\n"
     )
     for name, default, meaning in CORE_ENV:
