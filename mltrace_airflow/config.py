@@ -16,12 +16,14 @@ a task.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mltrace_core import config as core_config
+from mltrace_core import olids
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,16 @@ OPTIONS: tuple[Option, ...] = (
         "The listener cannot fail a task and always spools.",
     ),
     Option(
+        "openlineage_ui_url",
+        "string",
+        None,
+        "The web UI of your OpenLineage catalogue (Marquez, DataHub, OpenMetadata...): a run's page in the "
+        "mltrace tab links to it. ``{run_id}``, ``{namespace}`` and ``{job}`` in it are replaced by the "
+        "run's OpenLineage run id, its job's namespace and the job's name (``dag_id.task_id`` for an "
+        "Airflow task), URL-encoded; without them the link goes to the URL as given. Unset: no link.",
+        example="http://marquez:3000/lineage/job/{namespace}/{job}",
+    ),
+    Option(
         "disabled",
         "boolean",
         "False",
@@ -177,6 +189,21 @@ def spool_dir(connection: str | None = None) -> Path:
 def spool_subdir(connection: str) -> str:
     """The spool subdirectory of an Airflow connection id (a safe file name)."""
     return re.sub(r"[^\w.-]", "_", connection)
+
+
+def openlineage_ui_url() -> str | None:
+    """``[mltrace] openlineage_ui_url``: the catalogue's link template, or ``None``."""
+    return _get("openlineage_ui_url")
+
+
+def openlineage_namespace() -> str:
+    """The OpenLineage namespace of Airflow's jobs, as the OpenLineage provider reads it:
+    ``[openlineage] namespace``, else ``$OPENLINEAGE_NAMESPACE``, else ``default`` (read here only when
+    the provider is not installed; with it, its own ``conf.namespace()`` is used)."""
+    from airflow.sdk import conf
+
+    value = conf.get("openlineage", "namespace", fallback="")
+    return value or os.environ.get("OPENLINEAGE_NAMESPACE", olids.DEFAULT_NAMESPACE)
 
 
 # -- reading ------------------------------------------------------------------------------------------------

@@ -111,6 +111,11 @@ class Run(Base):
     ext_try_number: Mapped[int | None] = mapped_column(Integer)
     ext_map_index: Mapped[int | None] = mapped_column(Integer)
     ext_url: Mapped[str | None] = mapped_column(Text)
+    # OpenLineage identity (schema 0006): the run id the run has there (an Airflow try: the provider's
+    # deterministic id), its job's namespace, and its parent run's id (an Airflow try: its DAG run's).
+    ext_ol_run_id: Mapped[str | None] = mapped_column(String(36))
+    ext_ol_namespace: Mapped[str | None] = mapped_column(NAME)
+    ext_ol_parent_run_id: Mapped[str | None] = mapped_column(String(36))
     # What mltrace 0.17 kept of the code that ran (schema 0003): the git commit and the tags on it, and the
     # source of the decorated function (at most 65,536 characters).
     git_hash: Mapped[str | None] = mapped_column(String(256))
@@ -124,6 +129,7 @@ class Run(Base):
         Index("ix_component_runs_start", "start_ts", "id"),
         Index("ix_component_runs_component", "component_id", "start_ts", "id"),
         Index("ix_component_runs_external", "ext_dag_id", "ext_run_id", "ext_task_id", "ext_map_index"),
+        Index("ix_component_runs_ol_run_id", "ext_ol_run_id"),
     )
 
 

@@ -83,6 +83,9 @@ _RUN_COLUMNS = (
     runs.c.ext_try_number,
     runs.c.ext_map_index,
     runs.c.ext_url,
+    runs.c.ext_ol_run_id,
+    runs.c.ext_ol_namespace,
+    runs.c.ext_ol_parent_run_id,
 )
 
 
@@ -117,13 +120,16 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
         tries,
         index,
         url,
+        ol_run,
+        ol_namespace,
+        ol_parent,
         ins,
         outs,
         _,
     ) in rows:
         external = None
-        if dag is not None or task is not None or url is not None:
-            external = ExternalIdentity(dag, run, task, tries, index, url)
+        if dag is not None or task is not None or url is not None or ol_run is not None:
+            external = ExternalIdentity(dag, run, task, tries, index, url, ol_run, ol_namespace, ol_parent)
         loaded[rid] = Run(
             id=rid,
             component=component,

@@ -17,7 +17,10 @@ def iso(ts: datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class ExternalIdentity:
-    """Where a run came from outside mltrace: for Airflow, one task try (and a link to its page)."""
+    """Where a run came from outside mltrace: for Airflow, one task try (and a link to its page); for
+    OpenLineage, the run id the run has there (for an Airflow try, the id the OpenLineage provider gives
+    it, recorded whether the provider is installed or not), the namespace of its job, and the run id of
+    its parent run (an Airflow try's DAG run)."""
 
     dag_id: str | None = None
     run_id: str | None = None
@@ -25,6 +28,9 @@ class ExternalIdentity:
     try_number: int | None = None
     map_index: int | None = None
     url: str | None = None
+    openlineage_run_id: str | None = None
+    openlineage_namespace: str | None = None
+    openlineage_parent_run_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +40,9 @@ class ExternalIdentity:
             "try_number": self.try_number,
             "map_index": self.map_index,
             "url": self.url,
+            "openlineage_run_id": self.openlineage_run_id,
+            "openlineage_namespace": self.openlineage_namespace,
+            "openlineage_parent_run_id": self.openlineage_parent_run_id,
         }
 
     @property

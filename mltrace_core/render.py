@@ -93,14 +93,21 @@ def run_detail(run: RunDetail) -> None:
         grid.add_row("tags", Text(", ".join(run.component_tags)))
     grid.add_row("upstream runs", ", ".join(map(str, run.dependencies)) or "-")
     grid.add_row("downstream runs", ", ".join(map(str, run.downstream)) or "-")
-    if run.external:
-        ext = run.external
+    ext = run.external
+    if ext and ext.dag_id:
         ident = f"{ext.dag_id}.{ext.task_id} run={ext.run_id} try={ext.try_number}"
         if ext.map_index is not None and ext.map_index >= 0:
             ident += f" map_index={ext.map_index}"
         grid.add_row("airflow", Text(ident))
-        if ext.url:
-            grid.add_row("task instance", Text(ext.url))
+    if ext and ext.url:
+        grid.add_row("task instance", Text(ext.url))
+    if ext and ext.openlineage_run_id:
+        ident = ext.openlineage_run_id
+        if ext.openlineage_namespace:
+            ident += f" namespace={ext.openlineage_namespace}"
+        if ext.openlineage_parent_run_id:
+            ident += f" parent={ext.openlineage_parent_run_id}"
+        grid.add_row("openlineage run", Text(ident))
     if run.notes:
         grid.add_row("notes", Text(run.notes))
     if run.error:

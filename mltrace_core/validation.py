@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from mltrace_core.errors import InvalidInputError, InvalidTypeError
@@ -178,7 +180,26 @@ def external(value):
             raise InvalidInputError(f"external {attr} is out of range")
     if value.url is not None:
         name(value.url, "external url", 4096)
-    return value
+    if value.openlineage_namespace is not None:
+        name(value.openlineage_namespace, "external openlineage_namespace", 1024)
+    ids = {
+        attr: openlineage_run_id(getattr(value, attr), f"external {attr}")
+        for attr in ("openlineage_run_id", "openlineage_parent_run_id")
+        if getattr(value, attr) is not None
+    }
+    return replace(value, **ids) if ids else value
+
+
+def openlineage_run_id(value, what: str = "OpenLineage run id") -> str:
+    """An OpenLineage run id: a UUID (the spec's ``format: uuid``), kept in its canonical lower-case form."""
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else _not_uuid(what, value)
+    except ValueError:
+        return _not_uuid(what, value)
+
+
+def _not_uuid(what: str, value) -> str:
+    raise InvalidInputError(f"{what} must be a UUID, not {str(value)[:80]!r}")
 
 
 # ISO-8601 in its extended form, parsed here rather than by datetime.fromisoformat: Python 3.10's does

@@ -10,6 +10,7 @@ run time through :class:`RunHandle`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -19,9 +20,11 @@ from urllib.parse import unquote, urlparse
 
 from airflow.sdk import Asset
 
+from mltrace_airflow.task import olrun
 from mltrace_core import ComponentRun, ExternalIdentity, InvalidInputError, IOPointer, RunRecord
 from mltrace_core.naming import canonical
 
+log = logging.getLogger("mltrace_airflow")
 _HASH_CHUNK = 1 << 20
 
 
@@ -31,11 +34,17 @@ def component_name(task: Any) -> str:
 
 
 def identity(ti: Any) -> ExternalIdentity:
-    """The Airflow identity of a task try, with the URL of its task-instance page (for this try)."""
+    """The Airflow identity of a task try, with the URL of its task-instance page (for this try) and the
+    run ids OpenLineage gives the try and its DAG run (:mod:`mltrace_airflow.task.olrun`)."""
     try:
         url = ti.log_url
     except Exception:  # the URL is a convenience; a try without one is still a try
         url = None
+    try:
+        openlineage = olrun.ids(ti)
+    except Exception:  # likewise: a try whose DAG run cannot be read is still a try
+        log.warning("mltrace: no OpenLineage run id for %s", getattr(ti, "task_id", ti), exc_info=True)
+        openlineage = {}
     return ExternalIdentity(
         dag_id=ti.dag_id,
         run_id=ti.run_id,
@@ -43,6 +52,7 @@ def identity(ti: Any) -> ExternalIdentity:
         try_number=ti.try_number,
         map_index=-1 if ti.map_index is None else ti.map_index,
         url=url,
+        **openlineage,
     )
 
 

@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mltrace_airflow import __version__, config
 from mltrace_airflow.web import api, auth, errors, pages
-from mltrace_airflow.web.links import Links
+from mltrace_airflow.web.links import Links, catalogue_url
 from mltrace_core import MltraceError, Store, StoreUnavailableError, formats, stores
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,9 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     env.filters["when"] = formats.when
     env.filters["seconds"] = formats.duration
     env.globals["statuses"] = formats.STATUSES
+    env.globals["catalogue_url"] = lambda ext, component: catalogue_url(
+        config.openlineage_ui_url(), ext, component
+    )
     static_version = _static_version()
 
     def store() -> Store:

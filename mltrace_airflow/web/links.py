@@ -93,6 +93,25 @@ class Links:
         return f"{self.airflow}/dags/{segment(dag_id)}/runs/{segment(run_id)}"
 
 
+def catalogue_url(template: str | None, ext: ExternalIdentity | None, component: str) -> str | None:
+    """The page of a run in the OpenLineage catalogue (``[mltrace] openlineage_ui_url``): ``{run_id}``,
+    ``{namespace}`` and ``{job}`` in ``template`` become the run's OpenLineage run id, its namespace and
+    its job (``dag_id.task_id`` for an Airflow try, else the component), each one encoded path segment.
+    ``None`` without a template, for a run with no OpenLineage run id, or for a URL that is not http(s)."""
+    if not template or ext is None or not ext.openlineage_run_id:
+        return None
+    job = f"{ext.dag_id}.{ext.task_id}" if ext.dag_id and ext.task_id else component
+    values = {
+        "{run_id}": ext.openlineage_run_id,
+        "{namespace}": ext.openlineage_namespace or "default",
+        "{job}": job,
+    }
+    url = template
+    for placeholder, value in values.items():
+        url = url.replace(placeholder, segment(value))
+    return safe_external_url(url)
+
+
 def safe_external_url(url: str | None) -> str | None:
     """A stored link, only if it is http(s): escaping does not stop a ``javascript:`` URL."""
     if not url:

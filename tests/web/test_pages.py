@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from mltrace_core import RunRecord, TestResult
+from mltrace_core import ExternalIdentity, RunRecord, TestResult
 from tests.support.pages import Page
 from tests.support.timeline import at
 from tests.web.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
@@ -285,3 +285,21 @@ def test_run_page_shows_tests_git_tags_code_and_pointer_types(client, store):
     ):
         assert shown in page
     assert "<id>" not in page
+
+
+def test_run_page_shows_the_openlineage_run_id_and_links_to_the_catalogue(client, log, monkeypatch):
+    run_id = "0192f8a0-3c1e-7d4b-9a6e-1f2e3d4c5b6a"
+    ext = ExternalIdentity("churn", AIRFLOW_RUN, "train", 1, -1, None, run_id, "prod ü", None)
+    rid = log("churn.train", ["raw.csv"], ["model.pkl"], 0, external=ext)
+    plain = log("plain", [], ["x.csv"], 2)
+    page = get_page(client, f"{ROOT}/runs/{rid}")
+    assert run_id in page.plain and not [h for h in page.hrefs if run_id in h]  # no catalogue set: no link
+    monkeypatch.setenv(
+        "AIRFLOW__MLTRACE__OPENLINEAGE_UI_URL",
+        "http://marquez:3000/lineage/job/{namespace}/{job}?run={run_id}",
+    )
+    page = get_page(client, f"{ROOT}/runs/{rid}")
+    assert f"http://marquez:3000/lineage/job/prod%20%C3%BC/churn.train?run={run_id}" in page.hrefs
+    assert "OpenLineage run" not in get_page(client, f"{ROOT}/runs/{plain}").plain  # no id, no link
+    monkeypatch.setenv("AIRFLOW__MLTRACE__OPENLINEAGE_UI_URL", "javascript:alert(1)//{run_id}")
+    assert not [h for h in get_page(client, f"{ROOT}/runs/{rid}").hrefs if "alert" in h]
