@@ -81,3 +81,14 @@ def test_paths_from_a_node_go_both_ways(store):
     assert sorted(got["consumers"]) == sorted(
         [f"r{made.ids[(2, 0)]}", f"r{made.ids[(3, 0)]}", f"r{made.report}"]
     )
+
+
+def test_runs_beyond_the_depth_are_counted_on_the_near_side(store):
+    made = layered(store, layers=3, width=2, prefix="d", fan_in=2)
+    hidden = """(() => { const L = MltraceLineage;
+      return [...L.view(L.index(DATA), {mode: 'run', depth: 0}).hidden].sort(); })()"""
+    up = run_js(hidden, FILES, store.trace(made.output).to_dict())
+    assert up == [[f"r{made.report}", 2]]  # the report's two producers lie beyond depth 0
+    down = run_js(hidden, FILES, store.downstream("d/0/0.csv").to_dict())
+    readers = sorted(f"r{made.ids[(1, i)]}" for i in range(2))  # both layer-1 runs read d/0/0.csv
+    assert down == [[key, 2] for key in readers]  # each has two consumers in layer 2, beyond depth 0

@@ -68,7 +68,8 @@
    * `expanded`, shown as their runs; mode 'run': every run with depth <= `depth`. Nodes: the pointer
    * first, then components/runs in trace order. Edges producer -> consumer, one per pair of nodes, with
    * the number of run pairs and the pointers; a component reading its own runs' outputs is an edge from
-   * itself to itself. `hidden`: run node key -> its producers beyond the depth. */
+   * itself to itself. `hidden`: run node key -> its runs beyond the depth (upstream: producers;
+   * downstream: consumers). */
   function view(idx, options) {
     const o = Object.assign({ mode: 'run', expanded: new Set(), depth: Infinity }, options);
     const nodes = [], byKey = new Map(), keyOf = new Map(), hidden = new Map();
@@ -82,12 +83,14 @@
     } else {
       for (const r of idx.runs) if (!((r.depth || 0) > o.depth)) keyOf.set(r.id, add({ key: 'r' + r.id, kind: 'run', run: r, group: idx.components.get(r.component) }).key);
     }
-    const agg = new Map(), edges = [];
+    const agg = new Map(), edges = [], upstream = (idx.trace.direction || 'upstream') === 'upstream';
     for (const p of idx.pairs) {
-      const ck = keyOf.get(p.consumer);
-      if (ck === undefined) continue;
-      const pk = keyOf.get(p.producer);
-      if (pk === undefined) { hidden.set(ck, (hidden.get(ck) || 0) + 1); continue; }
+      const ck = keyOf.get(p.consumer), pk = keyOf.get(p.producer);
+      if (ck === undefined || pk === undefined) { // beyond the depth: counted on the run it leads away from
+        const near = upstream ? (pk === undefined ? ck : undefined) : (ck === undefined ? pk : undefined);
+        if (near !== undefined) hidden.set(near, (hidden.get(near) || 0) + 1);
+        continue;
+      }
       const k = pk + '>' + ck;
       let e = agg.get(k);
       if (!e) { agg.set(k, (e = { source: pk, target: ck, runs: 0, pointers: [], set: new Set() })); edges.push(e); }
@@ -104,7 +107,7 @@
       edges.sort((a, b) => cmp(name(a.target), name(b.target)) || cmp(name(a.source), name(b.source)) ||
         rid(a.target) - rid(b.target) || rid(a.source) - rid(b.source));
     }
-    const upstream = (idx.trace.direction || 'upstream') === 'upstream', seen = new Set();
+    const seen = new Set();
     for (const r of idx.roots) {
       const k = keyOf.get(r.id);
       if (k === undefined || seen.has(k)) continue;

@@ -280,6 +280,7 @@
       if (!el) { select(null); return; }
       const key = el.getAttribute('data-key');
       if (key.startsWith('m')) { setMaxDepth(st.depth + 3); return; }
+      if (key === 'output') { select(null); return; }
       select(st.selected === key ? null : key);
     }, true);
     vp.addEventListener('dblclick', (e) => {
