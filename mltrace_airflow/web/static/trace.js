@@ -1,14 +1,24 @@
 /* mltrace lineage graph: an SVG drawing of a trace, by component or by run. Plain ES2017, no build step.
- * Needs formats.js, lineage.js and vendor/dagre.min.js loaded first.
+ * Needs formats.js, lineage.js and vendor/dagre.min.js loaded first (trace-export.js for files).
  *
- *   const graph = MltraceTrace.render(container, trace, options)   // options: see DEFAULTS below
+ *   const graph = MltraceTrace.render(container, trace, options)   // trace: the JSON of Trace.to_dict()
  *
  * A trace of more than `componentThreshold` runs opens by component (one node per component with its run
  * count, status mix and time span); a component expands to its runs in place. Clicking a node (or Space
  * on it) pins a focus: its upstream and downstream paths stay, the rest fades; the critical path toggle
- * marks the chain of runs that determined when the output was written. Hooks let other pages build on
- * the drawing without editing it: `nodeClass`/`edgeClass` add classes, `badges` adds labelled pills to
- * nodes, `toolbar` adds controls, `onSelect`/`onDraw` observe. Exports: trace-export.js.
+ * marks the chain of runs that determined when the output was written.
+ *
+ * Building on it (options, see DEFAULTS): `nodeClass(item)` / `edgeClass(edge)` add classes, `badges(item)`
+ * adds pills ({text, title, className}) to a node's top edge, `toolbar(element, graph)` adds controls to
+ * the toolbar, `onSelect(item, graph)` / `onDraw(graph)` observe. An item is a node of
+ * MltraceLineage.view(): {key, kind: 'run' | 'component' | 'pointer', run | component | name}; a
+ * component has {name, runs, statuses, start, end, span, depth}. Edges: {source, target, runs, pointers}.
+ * The returned graph: mode ('component' | 'run'), setMode(m), expand(name), collapse(name), expanded(),
+ * setMaxDepth(d), getMaxDepth(), select(key | null), selected(), keyOfRun(id), keyOfComponent(name),
+ * find(query), setCriticalPath(on) -> {runs, seconds}, criticalPath(), fit(), zoom(f), centre(key),
+ * redraw(), view(), layout(), index, root, svg, toolbar (the extra slot), exportText(fmt),
+ * exportBlob(fmt), download(fmt) (fmt: svg png dot mermaid json); layoutMs, drawMs, visibleCount (run
+ * nodes), componentCount, readyAt (performance.now() when first drawn).
  * Every piece of data is inserted with textContent / setAttribute, never innerHTML. */
 (function () {
   'use strict';
