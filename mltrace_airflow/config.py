@@ -84,7 +84,7 @@ OPTIONS: tuple[Option, ...] = (
         "5",
         "Seconds one lineage write may take from a task, end to end (connecting, waiting for locks, the "
         "statements, whatever the network does), before it is given up and the run is spooled. It bounds "
-        "what a dead or hung store can cost a task try. Between 0 and 3600.",
+        "what a dead or hung store can cost a task try. More than 0, at most 3600.",
         example="2",
     ),
     Option(
@@ -92,8 +92,10 @@ OPTIONS: tuple[Option, ...] = (
         "string",
         None,
         "Where runs wait while the store is unreachable (one subdirectory per connection). Default: "
-        "``$MLTRACE_SPOOL_DIR``, else ``$AIRFLOW_HOME/mltrace_spool`` -- the same directory ``mltrace "
-        "spool replay`` uses by default in an Airflow environment.",
+        "``$MLTRACE_SPOOL_DIR``, else ``$AIRFLOW_HOME/mltrace_spool`` (``$MLTRACE_HOME/spool`` when "
+        "``AIRFLOW_HOME`` is not set) -- the directory ``mltrace spool replay`` also uses by default. Set "
+        "it with ``AIRFLOW__MLTRACE__SPOOL_DIR`` rather than in ``airflow.cfg`` so that the CLI sees it "
+        "too (or pass ``--dir``).",
         example="/var/lib/airflow/mltrace_spool",
     ),
     Option(

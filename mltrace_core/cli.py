@@ -187,8 +187,8 @@ def tag(ctx: Context, tag: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--tag", default=None)
-@click.option("--owner", default=None)
+@click.option("--tag", default=None, help="Only the components with this tag.")
+@click.option("--owner", default=None, help="Only the components of this owner.")
 @json_option
 @pass_ctx
 def components(ctx: Context, tag: str | None, owner: str | None, as_json: bool) -> None:

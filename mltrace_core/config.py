@@ -89,6 +89,13 @@ def spool_dir() -> Path:
     return mltrace_home() / "spool"
 
 
+def output_width() -> int | None:
+    """``$COLUMNS``, the width the user asked printed output to have (rich reads it too); ``None`` if
+    unset. When unset and the output is not a terminal, the CLI prints 160 columns wide."""
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def normalize_uri(uri: str) -> str:
     """Map the spellings users type to the driver we ship: ``postgres://`` and ``postgresql://``
     become ``postgresql+psycopg2://`` (SQLAlchemy 2 rejects the first and maps the second to psycopg 3).

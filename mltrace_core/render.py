@@ -3,7 +3,6 @@ so a pointer named ``[bold]x`` prints as it is."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from rich.console import Console
@@ -11,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from mltrace_core import formats
+from mltrace_core import config, formats
 from mltrace_core.entities.component import Component
 from mltrace_core.records import Review, Run, RunDetail, Trace
 
@@ -26,7 +25,7 @@ MAX_TREE_DEPTH = 60  # deeper lineages print as a list: a 1,000-level tree is wi
 
 def console() -> Console:
     out = Console(highlight=False, soft_wrap=False)
-    if not out.is_terminal and "COLUMNS" not in os.environ:
+    if not out.is_terminal and config.output_width() is None:
         out.width = 160  # piped or captured: do not squeeze pointer names into 80 columns
     return out
 

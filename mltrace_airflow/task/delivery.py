@@ -79,7 +79,7 @@ def deliver_try(
         path = spool.put(record, store=store.fingerprint if store is not None else None)
         log.warning(
             "mltrace: the store did not take the run of %s (%s); spooled to %s, replayed on the next "
-            "successful write or by `mltrace spool replay --dir %s`",
+            "successful write, or by `mltrace --db-uri <the store's URI> spool replay --dir %s`",
             record.component,
             _reason(exc),
             path,
