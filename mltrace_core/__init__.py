@@ -51,6 +51,7 @@ from mltrace_core.entities import Component, ComponentRun, IOPointer, Test, comp
 from mltrace_core.errors import (
     AmbiguousAddressError,
     IncompleteRunError,
+    InvalidEventError,
     InvalidInputError,
     InvalidTypeError,
     MltraceError,
@@ -118,6 +119,7 @@ __all__ = [
     "AmbiguousAddressError",
     "ExternalIdentity",
     "IncompleteRunError",
+    "InvalidEventError",
     "InvalidInputError",
     "InvalidTypeError",
     "MltraceError",

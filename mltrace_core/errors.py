@@ -14,6 +14,7 @@ __all__ = [
     "StoreUnavailableError",
     "SchemaError",
     "AmbiguousAddressError",
+    "InvalidEventError",
 ]
 
 
@@ -55,3 +56,13 @@ class AmbiguousAddressError(InvalidInputError):
     def __init__(self, message: str, candidates: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.candidates = candidates
+
+
+class InvalidEventError(InvalidInputError):
+    """An OpenLineage event mltrace cannot take (a required field missing, a malformed value, a name over
+    the limits); ``field`` names where, as a JSON path (``run.runId``, ``inputs[2].name``). Nothing of
+    the event is written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

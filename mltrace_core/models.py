@@ -216,6 +216,19 @@ class RunDependency(Base):
     )
 
 
+class OpenLineageRun(Base):
+    """An OpenLineage run not written yet: the merge of the events received so far (``state``, JSON, see
+    ``openlineage/state.py``). A run in progress waits here until it ends; a SQL query run of a task
+    (``<task>.query.N``) waits here for its task run (``parent_uuid``). Rows go when their run is written."""
+
+    __tablename__ = "openlineage_runs"
+
+    run_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parent_uuid: Mapped[str | None] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 components = Component.__table__
 component_tags = ComponentTag.__table__
 runs = Run.__table__
@@ -224,3 +237,4 @@ run_inputs = RunInput.__table__
 run_outputs = RunOutput.__table__
 run_dependencies = RunDependency.__table__
 run_tests = RunTest.__table__
+openlineage_runs = OpenLineageRun.__table__

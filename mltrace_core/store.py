@@ -21,6 +21,8 @@ from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fin
 from mltrace_core.entities.component import Component
 from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.errors import InvalidInputError, InvalidTypeError, MltraceError, StoreUnavailableError
+from mltrace_core.openlineage import ingest as ol_ingest
+from mltrace_core.openlineage.ingest import IngestResult
 from mltrace_core.records import (
     Address,
     ExternalIdentity,
@@ -180,6 +182,12 @@ class Store:
         Logging the same run (same key) again writes nothing and returns the first id."""
         record = run.to_record() if isinstance(run, ComponentRun) else run.checked()
         return self._write(write_run, record)
+
+    def ingest(self, events) -> IngestResult:
+        """Store OpenLineage events (parsed by :func:`mltrace_core.openlineage.parse`) in one transaction:
+        ended runs are written, runs in progress kept pending, redeliveries change nothing (see
+        :mod:`mltrace_core.openlineage.ingest`)."""
+        return self._write(ol_ingest.ingest, list(events))
 
     def create_component(self, name: str, description: str = "", owner: str = "", tags=()) -> None:
         args = (

@@ -316,7 +316,8 @@ def _columns(rec: RunRecord) -> dict:
 def merge_run(session: Session, rec: RunRecord, ids: dict[str, int] | None = None) -> int:
     """Merge ``rec`` into the run already written with its key; return that run's id.
 
-    - A ``running`` placeholder that ``rec`` reports ended takes ``rec``'s status, times and error.
+    - A ``running`` placeholder that ``rec`` reports ended takes ``rec``'s status, end, error and what
+      else ``rec`` says of it.
     - Otherwise the status and end are kept (a terminal state is never overwritten) and the start moves
       back if ``rec`` started earlier.
     - The run gains the inputs and outputs it lacked (outputs only while it is not failed or aborted),
@@ -331,8 +332,13 @@ def merge_run(session: Session, rec: RunRecord, ids: dict[str, int] | None = Non
     row = conn.execute(query).one()
     run_id, status, start, end = row[0], row[1], row[2], row[3]
     current = dict(zip(_EXTRA_COLUMNS, row[4:], strict=True))
-    changes = {k: v for k, v in _columns(rec).items() if v not in (None, "") and current[k] in (None, "")}
     ends_now = status == RUNNING and rec.status != RUNNING
+    # The report of its end describes a placeholder's run; later reports only fill in what is missing.
+    changes = {
+        k: v
+        for k, v in _columns(rec).items()
+        if v not in (None, "") and (ends_now or current[k] in (None, "")) and v != current[k]
+    }
     new_start, new_end = min(start, rec.start), end
     if ends_now:
         changes["status"], status = rec.status, rec.status

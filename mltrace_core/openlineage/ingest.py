@@ -1,0 +1,273 @@
+"""OpenLineage events become runs: one transaction per batch of events (the caller owns it).
+
+For each OpenLineage run in the batch, its events are merged with what earlier deliveries left
+(``openlineage_runs``, see :mod:`.state`), then:
+
+- a run that has ended is written once -- inputs, outputs, lineage -- under its idempotency key: an
+  Airflow try's key (the one a traced operator or the listener uses, so a try reported by both is one
+  run) or ``openlineage:<run id>``. Written again (a redelivery, a late event), it is merged into the run
+  already there (``write.merge_run``): nothing changes unless something was missing;
+- a run that has not ended is kept pending and shown as a ``running`` placeholder (no pointers: it enters
+  the lineage when it ends); a late START or RUNNING for a run already written only adds what was
+  missing (an earlier start, a dataset);
+- a SQL query run of a task (``<dag_id>.<task_id>.query.N``, its ``parent`` facet naming the task run)
+  folds into the task's run: added to it if written, else held until it is;
+- an Airflow DAG run's events are acknowledged, and never a component run;
+- a DatasetEvent makes sure its pointer exists; a JobEvent its component and pointers.
+
+On PostgreSQL the batch first takes a transaction-scoped advisory lock per OpenLineage run (and per parent
+of a query run), in order, so two API server workers merging events of one run queue up instead of each
+missing the other's.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy.orm import Session
+
+from mltrace_core.formats import TERMINAL
+from mltrace_core.models import components, openlineage_runs, runs, utcnow
+from mltrace_core.openlineage import state as st
+from mltrace_core.openlineage.events import DatasetEvent, Event, JobEvent, RunEvent
+from mltrace_core.runs import RunRecord
+from mltrace_core.write import component_id, pointer_ids, write_run
+
+_LOCK_CLASS = 0x6D6C6F6C  # "mlol": the advisory lock space of OpenLineage runs
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one batch did: events taken, runs written (ended now or again), runs left pending (in
+    progress, or query runs waiting for their task), SQL query runs folded into their task's run, and
+    events acknowledged without a run (DAG runs, DatasetEvents, JobEvents)."""
+
+    events: int = 0
+    written: int = 0
+    pending: int = 0
+    folded: int = 0
+    acknowledged: int = 0
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(
+            *(a + b for a, b in zip(self.__dict__.values(), other.__dict__.values(), strict=True))
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def ingest(session: Session, events: list[Event]) -> IngestResult:
+    """Store ``events`` (already parsed and checked: :func:`.events.parse`)."""
+    by_run: dict[str, list[RunEvent]] = defaultdict(list)
+    acknowledged = 0
+    for event in events:
+        if isinstance(event, RunEvent):
+            if event.dag_run:
+                acknowledged += 1
+            else:
+                by_run[event.run_id].append(event)
+        else:
+            _static(session, event)
+            acknowledged += 1
+    if not by_run:
+        return IngestResult(events=len(events), acknowledged=acknowledged)
+    batch = _Batch(session, by_run)
+    return IngestResult(
+        events=len(events),
+        written=batch.written,
+        pending=batch.pending,
+        folded=batch.folded,
+        acknowledged=acknowledged,
+    )
+
+
+def _static(session: Session, event: DatasetEvent | JobEvent) -> None:
+    """Static lineage: what can be stored without a run (the pointer; the job's component and pointers)."""
+    if isinstance(event, DatasetEvent):
+        pointer_ids(session, [(event.dataset.name, None, None)])
+        return
+    component_id(session, event.job)
+    pointer_ids(session, [(p.name, None, None) for p in event.inputs + event.outputs])
+
+
+class _Batch:
+    """One batch's run events, merged and written (see the module docstring)."""
+
+    def __init__(self, session: Session, by_run: dict[str, list[RunEvent]]) -> None:
+        self.session = session
+        self.written = self.pending = self.folded = 0
+        uuids = sorted(by_run)
+        parents = {e.parent.run_id for es in by_run.values() for e in es if e.query_of_parent and e.parent}
+        _lock(session, uuids + sorted(parents - set(uuids)))
+        stored = self._stored(uuids)
+        merged: dict[str, st.RunState] = {}
+        for uuid in uuids:
+            state = stored.get(uuid)
+            for event in by_run[uuid]:
+                state = st.merge(state, event)
+            merged[uuid] = state
+        # Runs already written, by OpenLineage run id: their key is theirs, whatever later events say.
+        self.rows = self._rows_by_ol_id(uuids + sorted(parents))
+        self.upserts: dict[str, tuple[str | None, str]] = {}
+        self.deletes: set[str] = set()
+        self.held = self._held(uuids)  # query runs waiting for their task: parent uuid -> states
+        queries = [s for s in merged.values() if s.query and s.parent is not None]
+        for state in queries:
+            self._query(state)
+        others = [s for s in merged.values() if not (s.query and s.parent is not None)]
+        keys = {s.run_id: self._key(s) for s in others}
+        statuses = self._statuses_by_key([keys[s.run_id] for s in others if not s.ended])
+        for state in others:
+            key = keys[state.run_id]
+            if state.ended:
+                self._ended(state, key)
+            elif statuses.get(key) in TERMINAL:
+                write_run(session, state.record(key))  # a late event of a written run: what it adds
+                self.deletes.add(state.run_id)
+                self.written += 1
+            else:
+                write_run(session, state.record(key, pointers=False))  # the `running` placeholder
+                self.upserts[state.run_id] = (None, st.to_json(state))
+                self.pending += 1
+        self._save()
+
+    def _key(self, state: st.RunState) -> str:
+        row = self.rows.get(state.run_id)
+        return row[0] if row is not None else state.key
+
+    def _ended(self, state: st.RunState, key: str) -> None:
+        extra_in: dict[str, str | None] = {}
+        extra_out: dict[str, str | None] = {}
+        for child in self.held.pop(state.run_id, []):
+            ins, outs = child.datasets()
+            extra_in.update(ins)
+            extra_out.update(outs)
+            self.deletes.add(child.run_id)
+            self.upserts.pop(child.run_id, None)
+            self.folded += 1
+            self.pending -= child.run_id in self._held_now
+        write_run(self.session, state.record(key, extra_in, extra_out))
+        self.deletes.add(state.run_id)
+        self.upserts.pop(state.run_id, None)
+        self.written += 1
+
+    def _query(self, state: st.RunState) -> None:
+        parent = state.parent[1].run_id  # type: ignore[index]
+        row = self.rows.get(parent)
+        if row is not None and row[1] in TERMINAL:
+            key, status, start, end, component = row
+            ins, outs = state.datasets()
+            write_run(
+                self.session,
+                RunRecord(
+                    key=key,
+                    component=component,
+                    start=start,
+                    end=end,
+                    status=status,
+                    inputs=tuple((n, v, None) for n, v in sorted(ins.items())),
+                    outputs=tuple((n, v, None) for n, v in sorted(outs.items())),
+                ).checked(),
+            )
+            self.deletes.add(state.run_id)
+            self.folded += 1
+            return
+        self.held.setdefault(parent, []).append(state)
+        self._held_now.add(state.run_id)
+        self.upserts[state.run_id] = (parent, st.to_json(state))
+        self.pending += 1
+
+    # -- the database ---------------------------------------------------------------------------------
+    def _stored(self, uuids: list[str]) -> dict[str, st.RunState]:
+        query = select(openlineage_runs.c.run_uuid, openlineage_runs.c.state).where(
+            openlineage_runs.c.run_uuid.in_(bindparam("ids", expanding=True))
+        )
+        return {uuid: st.from_json(state) for uuid, state in self.session.execute(query, {"ids": uuids})}
+
+    def _held(self, uuids: list[str]) -> dict[str, list[st.RunState]]:
+        self._held_now: set[str] = set()
+        query = select(openlineage_runs.c.parent_uuid, openlineage_runs.c.state).where(
+            openlineage_runs.c.parent_uuid.in_(bindparam("ids", expanding=True))
+        )
+        held: dict[str, list[st.RunState]] = defaultdict(list)
+        for parent, state in self.session.execute(query, {"ids": uuids}):
+            child = st.from_json(state)
+            if child.run_id not in uuids:  # a query run in this batch is merged afresh above
+                held[parent].append(child)
+        return held
+
+    def _rows_by_ol_id(self, uuids: list[str]) -> dict[str, tuple]:
+        query = (
+            select(
+                runs.c.ext_ol_run_id,
+                runs.c.key,
+                runs.c.status,
+                runs.c.start_ts,
+                runs.c.end_ts,
+                components.c.name,
+            )
+            .join(components, components.c.id == runs.c.component_id)
+            .where(runs.c.ext_ol_run_id.in_(bindparam("ids", expanding=True)))
+        )
+        return {row[0]: tuple(row[1:]) for row in self.session.execute(query, {"ids": uuids})}
+
+    def _statuses_by_key(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        query = select(runs.c.key, runs.c.status).where(runs.c.key.in_(bindparam("keys", expanding=True)))
+        return dict(self.session.execute(query, {"keys": sorted(set(keys))}).all())
+
+    def _save(self) -> None:
+        conn = self.session.connection()
+        gone = sorted(self.deletes - set(self.upserts))
+        if gone:
+            conn.execute(
+                delete(openlineage_runs).where(
+                    openlineage_runs.c.run_uuid.in_(bindparam("ids", expanding=True))
+                ),
+                {"ids": gone},
+            )
+        if self.upserts:
+            now = utcnow()
+            conn.execute(
+                _upsert(conn.dialect.name),
+                [
+                    {"run_uuid": uuid, "parent_uuid": parent, "state": state, "updated_at": now}
+                    for uuid, (parent, state) in sorted(self.upserts.items())
+                ],
+            )
+
+
+def _upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(openlineage_runs)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_uuid"],
+        set_={
+            "state": stmt.excluded.state,
+            "parent_uuid": stmt.excluded.parent_uuid,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+def _lock(session: Session, uuids: list[str]) -> None:
+    if session.get_bind().dialect.name != "postgresql" or not uuids:
+        return
+    keys = sorted({zlib.crc32(u.encode()) - 2**31 for u in uuids})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, k) FROM (SELECT unnest(CAST(:keys AS INT[])) AS k ORDER BY 1) s"
+        ),
+        {
+            "space": _LOCK_CLASS - 2**32 if _LOCK_CLASS >= 2**31 else _LOCK_CLASS,
+            "keys": "{" + ",".join(map(str, keys)) + "}",
+        },
+    )
