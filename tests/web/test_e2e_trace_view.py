@@ -234,6 +234,43 @@ def test_every_export_parses(airflow, browser, lineages, downloads):
     assert exported == embedded, (set(exported) ^ set(embedded), exported.get("by"))
 
 
+def test_hooks_for_pages_that_build_on_the_graph(airflow, browser, lineages):
+    """What the versions and diff pages use: classes and badges on nodes and edges, a toolbar item, the
+    selection, without touching trace.js."""
+    from selenium.webdriver.common.by import By
+
+    af, _ = airflow
+    mid = lineages["mid"]
+    open_trace(browser, af.base, mid.output)
+    seen = browser.execute_script(
+        """
+        const data = JSON.parse(document.getElementById('trace-data').textContent), calls = {draws: 0};
+        window.hooked = MltraceTrace.render(document.getElementById('trace-graph'), data, {
+          nodeClass: (n) => n.kind === 'component' && n.component.name === arguments[0] ? 'x-changed' : '',
+          edgeClass: (e) => (e.runs > 30 ? 'x-heavy' : ''),
+          badges: (n) => (n.kind === 'component' ? [{text: '+' + n.component.runs.length, title: 'added', className: 'x-added'}] : []),
+          toolbar: (bar, graph) => { const b = document.createElement('button'); b.className = 'x-tool';
+            b.textContent = 'Diff with…'; b.onclick = () => graph.setMode('run'); bar.appendChild(b); },
+          onSelect: (item) => { calls.selected = item && item.key; },
+          onDraw: () => { calls.draws++; },
+        });
+        window.hooked.select(window.hooked.keyOfComponent(arguments[0]));
+        return calls;
+        """,
+        mid.component(3),
+    )
+    assert seen["selected"] == browser.execute_script(
+        f"return window.hooked.keyOfComponent({mid.component(3)!r})"
+    )
+    assert seen["draws"] == 1
+    (changed,) = browser.find_elements(By.CSS_SELECTOR, ".mltrace-node.x-changed")
+    assert changed.get_attribute("data-component") == mid.component(3)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".mltrace-hook-badge.x-added")) == 31
+    assert browser.find_elements(By.CSS_SELECTOR, ".mltrace-edge.x-heavy")  # 90 run pairs between layers
+    browser.find_element(By.CSS_SELECTOR, ".mltrace-toolbar .x-tool").click()
+    assert browser.execute_script("return window.hooked.mode") == "run"
+
+
 def test_10001_runs(airflow, browser, lineages, shots):
     from selenium.webdriver.common.by import By
 
