@@ -295,6 +295,9 @@ def test_10001_runs(airflow, browser, lineages, shots):
     assert len(data["nodes"]) == 51 and sum(n["run_count"] for n in data["nodes"]) == 10001
     browser.find_element(By.XPATH, "//button[text()='Runs']").click()  # the run view keeps a depth budget
     assert node(browser, ".mltrace-count").text == "Showing 201 of 10001 runs"
+    browser.find_element(By.XPATH, "//button[text()='Show all']").click()  # too many: it stops short, says so
+    assert node(browser, ".mltrace-count").text == "Showing 1401 of 10001 runs"
+    assert "too many to draw one by one" in node(browser, ".mltrace-note-error").text
     print(
         f"\n10,001 runs: component view drawn {ready:.0f} ms after navigation (test browser, loaded machine; "
         f"{time.perf_counter() - t0:.1f} s with selenium), a 200-run component expanded in {expand_ms:.0f} ms"

@@ -34,6 +34,9 @@
   // An expanded component is mostly a fan of its runs between two nodes, where the sweeps gain little:
   // there they stop earlier (a 200-run expansion lays out in ~100 ms instead of ~400 ms).
   const FAST_RANKER_ABOVE = 250, NO_ORDER_SWEEPS_ABOVE = 800, NO_ORDER_SWEEPS_EXPANDED_ABOVE = 150;
+  // Past this many run nodes dagre takes seconds and then overflows the stack (seen at 10,000): the run
+  // view stops short of it and says so; the component view shows every run at any size.
+  const MAX_RUN_NODES = 1500;
   const GLYPH = { success: '✓', failed: '✕', aborted: '⊘', running: '▶', unknown: '?' };
   const DEFAULTS = {
     runUrl: (id) => 'runs/' + id, // where a run opens (Enter, double-click, the details panel)
@@ -369,9 +372,17 @@
       redraw({ fit: true });
     }
     function setMaxDepth(d) {
-      st.depth = d >= idx.maxDepth ? Infinity : Math.max(0, d);
+      let depth = d >= idx.maxDepth ? Infinity : Math.max(0, d), note = '';
+      const upTo = (k) => idx.runs.reduce((a, r) => a + ((r.depth || 0) <= k ? 1 : 0), 0), asked = upTo(depth);
+      if (asked > MAX_RUN_NODES) {
+        depth = Math.min(depth, idx.maxDepth);
+        while (depth > 0 && upTo(depth) > MAX_RUN_NODES) depth--;
+        note = `${asked} runs are too many to draw one by one (at most ${MAX_RUN_NODES}): showing depth ${depth}. The Components view shows every run.`;
+      }
+      st.depth = depth;
       if (st.mode !== 'run') st.mode = 'run';
       redraw({ fit: true });
+      if (note) { errorNote.textContent = note; errorNote.hidden = false; }
     }
     // Expand/collapse keeps the group where the user was looking: the new drawing is moved so that the
     // runs' centre lands where the component was on screen (and back).
