@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -141,17 +142,74 @@ def inspect(ctx: Context, run_id: str, as_json: bool) -> None:
     emit(ctx, as_json, run.to_dict, lambda: render.run_detail(run))
 
 
-@cli.command()
+ADDRESSES = (
+    "NAME is its latest version; NAME@VERSION the run that wrote that version; run:ID what run ID wrote."
+)
+TIME = "TIME: ISO-8601 (2026-03-01T14:00:00Z; no zone means UTC) or a span before now (90s, 15m, 6h, 2d, 1w)."
+
+
+def as_of_option(flag: str = "--as-of", side: str = "") -> Callable:
+    return click.option(
+        flag,
+        metavar="TIME",
+        default=None,
+        help=f"Start{side} from the latest version written by a run that ended at or before TIME "
+        "(plain names only); the lineage above it is today's.",
+    )
+
+
+@cli.command(epilog=f"{ADDRESSES} {TIME}")
 @click.argument("output")
 @click.option(
     "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels up."
 )
+@as_of_option()
 @export_options
 @json_option
 @pass_ctx
-def trace(ctx: Context, output: str, depth: int | None, fmt: str | None, by: str, as_json: bool) -> None:
-    """The runs, and their inputs, that produced the latest version of OUTPUT."""
-    show_graph(ctx, ctx.store.trace(output, depth), fmt, by, as_json)
+def trace(
+    ctx: Context,
+    output: str,
+    depth: int | None,
+    as_of: str | None,
+    fmt: str | None,
+    by: str,
+    as_json: bool,
+) -> None:
+    """The runs, and their inputs, that produced OUTPUT (any version of it, see below)."""
+    show_graph(ctx, ctx.store.trace(output, depth, as_of=as_of), fmt, by, as_json)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--limit", "-n", type=click.IntRange(1, valid.MAX_LIMIT), default=None, help="Only the newest N."
+)
+@json_option
+@pass_ctx
+def versions(ctx: Context, name: str, limit: int | None, as_json: bool) -> None:
+    """Every version of pointer NAME written, newest first: its writer run, when, how it ended, and
+    how many runs read it."""
+    from mltrace_core import render
+
+    rows = ctx.store.versions(name, limit)
+    emit(ctx, as_json, lambda: [r.to_dict() for r in rows], lambda: render.versions_table(name, rows))
+
+
+@cli.command(epilog=f"{ADDRESSES} {TIME}")
+@click.argument("a")
+@click.argument("b")
+@as_of_option("--as-of-a", " A")
+@as_of_option("--as-of-b", " B")
+@json_option
+@pass_ctx
+def diff(ctx: Context, a: str, b: str, as_of_a: str | None, as_of_b: str | None, as_json: bool) -> None:
+    """What differs between the lineages of A and B, and where they start to differ: runs only in A
+    (−), only in B (+), matched runs that differ (~), and the first divergences."""
+    from mltrace_core import render
+
+    result = ctx.store.diff(a, b, as_of_a, as_of_b)
+    emit(ctx, as_json, result.to_dict, lambda: render.diff_tree(result))
 
 
 @cli.command()

@@ -20,7 +20,7 @@ need from the store in one transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ from mltrace_core.addresses import resolve, trace_of
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import run_tests
 from mltrace_core.queries import dialect_of, id_in, ids_text
-from mltrace_core.records import Address, Run, RunChange, Trace, TraceDiff
+from mltrace_core.records import Address, Run, RunChange, Trace, TraceDiff, TraceEdge, TraceNode
 from mltrace_core.versions import pointer_versions
 
 FIELDS = ("input_versions", "output_versions", "code_version", "notes", "status", "tests")
@@ -148,7 +148,7 @@ def compare(
                 changed.append(RunChange(x, y, runs_b[y].component, found))
     off_a = set(only_a) | {c.a for c in changed}
     off_b = set(only_b) | {c.b for c in changed}
-    above_a, above_b = _diverged_above(trace_a, off_a), _diverged_above(trace_b, off_b)
+    above_a, above_b = diverged_above(trace_a, off_a), diverged_above(trace_b, off_b)
     first = [(x, None) for x in only_a if not above_a[x]]
     first += [(None, y) for y in only_b if not above_b[y]]
     first += [(c.a, c.b) for c in changed if not above_a[c.a] and not above_b[c.b]]
@@ -166,7 +166,7 @@ def compare(
     )
 
 
-def _diverged_above(graph: Trace, diverged: set[int]) -> dict[int, bool]:
+def diverged_above(graph: Trace, diverged: set[int]) -> dict[int, bool]:
     """For each run of ``graph``: is any of its transitive upstream runs in ``diverged``? Iterative
     (lineages are deeper than Python's recursion limit), each run visited once."""
     producers: dict[int, list[int]] = defaultdict(list)
@@ -225,3 +225,43 @@ def _facts(session: Session, ids: set[int]) -> Facts:
                 {"phase": phase, "name": name, "passed": passed, "message": message}
             )
     return facts
+
+
+def merged(result: TraceDiff) -> tuple[Trace, dict[int, str], set[int], dict[int, int]]:
+    """Both lineages as one graph, for the views: a matched pair is one node (its B run's id and record),
+    a one-sided run its own. Returns the graph (depth from either start), each node's mark
+    (``"changed"``, ``"only_a"``, ``"only_b"``; unmarked: the same on both sides), the nodes that are
+    first divergences, and, for each pair of two runs, B's id -> A's id."""
+    assert result.trace_a is not None and result.trace_b is not None
+    node_of = {x: y for x, y in result.pairs}  # an A run -> its node (B's id); one-sided A runs keep theirs
+    runs = {n.run.id: n.run for n in result.trace_a.nodes if n.run.id not in node_of}
+    runs.update({n.run.id: n.run for n in result.trace_b.nodes})
+    edges = {(e.consumer, e.producer, e.via) for e in result.trace_b.edges}
+    edges |= {
+        (node_of.get(e.consumer, e.consumer), node_of.get(e.producer, e.producer), e.via)
+        for e in result.trace_a.edges
+    }
+    marks = {c.b: "changed" for c in result.changed}
+    marks.update(dict.fromkeys(result.only_a, "only_a"))
+    marks.update(dict.fromkeys(result.only_b, "only_b"))
+    first = {b if b is not None else a for a, b in result.first_divergences}
+    starts = [node_of.get(result.a.run, result.a.run), result.b.run]
+    producers: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for edge in sorted(edges):
+        producers[edge[0]].append(edge)
+    depth = {s: 0 for s in starts if s is not None}
+    queue = deque(depth)
+    while queue:
+        node = queue.popleft()
+        for _, producer, _ in producers.get(node, ()):
+            if producer not in depth:
+                depth[producer] = depth[node] + 1
+                queue.append(producer)
+    order = sorted(depth, key=lambda r: (depth[r], -r))
+    graph = Trace(
+        output=result.trace_b.output,
+        nodes=tuple(TraceNode(depth[r], runs[r]) for r in order),
+        edges=tuple(TraceEdge(*edge) for node in order for edge in producers.get(node, ())),
+    )
+    partners = {y: x for x, y in result.pairs if x != y}
+    return graph, marks, first, partners

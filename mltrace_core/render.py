@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from mltrace_core import config, formats
 from mltrace_core.entities.component import Component
-from mltrace_core.records import Review, Run, RunDetail, Trace
+from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 
 STATUS_STYLE = {
     formats.SUCCESS: "green",
@@ -227,3 +227,105 @@ def review(result: Review) -> None:
     for run, count in result.runs:
         table.add_row(str(count), str(run.id), Text(run.component), when(run.start), status(run.status))
     out.print(table)
+
+
+def versions_table(name: str, rows: list[PointerVersion]) -> None:
+    if not rows:
+        console().print(Text(f"No run has written {name}."))
+        return
+    table = Table(title=Text(f"Versions of {name}"), title_justify="left")
+    for col in ("Version", "Run", "Ended", "Status", "Readers"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("Run", "Readers") else "left")
+    for row in rows:
+        table.add_row(
+            Text(row.version) if row.version is not None else Text("(unversioned)", style="dim"),
+            str(row.run),
+            when(row.end),
+            status(row.status),
+            str(row.readers),
+        )
+    console().print(table)
+
+
+DIFF_MARKS = {"changed": ("~", "yellow"), "only_a": ("−", "red"), "only_b": ("+", "green")}
+
+
+def diff_tree(result: TraceDiff) -> None:
+    """Both lineages as one tree from the start runs: ``~`` changed, ``+`` only in B, ``−`` only in A, the
+    first divergences pointed out. Parts of the lineage with no difference in them are folded."""
+    from mltrace_core.diff import diverged_above, merged
+
+    out = console()
+    head = Text("Diff of ", style="bold")
+    for side, label in ((result.a, "A"), (result.b, "B")):
+        head.append(f"{label} {side.address}", style="bold")
+        head.append(f" (run #{side.run})" + (" → " if label == "A" else ""))
+    out.print(head)
+    if result.empty:
+        out.print("No differences: the two lineages match run for run.")
+        return
+    out.print(
+        f"{len(result.changed)} changed, {len(result.only_a)} only in A, {len(result.only_b)} only in B; "
+        f"{len(result.first_divergences)} first divergence{'s' if len(result.first_divergences) != 1 else ''}"
+    )
+    graph, marks, first, partners = merged(result)
+    runs = {node.run.id: node.run for node in graph.nodes}
+    producers: dict[int, list[tuple[str, int]]] = {}
+    for edge in graph.edges:
+        producers.setdefault(edge.consumer, []).append((edge.via, edge.producer))
+    above_marked = diverged_above(graph, set(marks))
+    differs = {r: r in marks or above_marked[r] for r in runs}
+    changes = {c.b: c for c in result.changed}
+    root = Tree(Text("~ changed   + only in B   − only in A", style="dim"))
+    shown: set[int] = set()
+    stack = [(root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0]
+    while stack:
+        parent, via, run_id = stack.pop()
+        mark, style = DIFF_MARKS.get(marks.get(run_id, ""), (" ", ""))
+        label = Text(f"{mark} ", style=style or "dim")
+        if via:
+            label.append(f"{via} ⇐ ", style="cyan")
+        if run_id in shown:
+            parent.add(label.append(f"#{run_id} (shown above)", style="dim"))
+            continue
+        shown.add(run_id)
+        if run_id in partners:
+            label.append(f"#{partners[run_id]} → ", style="bold")
+        label.append_text(_label(runs[run_id]))
+        if run_id in first:
+            label.append("  ◀ first divergence", style="bold red")
+        branch = parent.add(label)
+        for name, va, vb in changes[run_id].differences if run_id in changes else ():
+            for line in _difference_lines(name, va, vb):
+                branch.add(Text(line, style="yellow"))
+        above = producers.get(run_id, [])
+        folded = [p for _, p in above if not differs[p]]
+        if folded:
+            branch.add(
+                Text(f"… {len(folded)} unchanged upstream run{'s' if len(folded) > 1 else ''}", style="dim")
+            )
+        for next_via, next_id in reversed([(v, p) for v, p in above if differs[p]]):
+            stack.append((branch, next_via, next_id))
+    out.print(root)
+
+
+def _difference_lines(name: str, va, vb) -> list[str]:
+    if isinstance(va, dict) and isinstance(vb, dict):
+        side = "input" if name == "input_versions" else "output"
+        return [
+            f"{side} {pointer}: {_shown(va.get(pointer, _ABSENT))} → {_shown(vb.get(pointer, _ABSENT))}"
+            for pointer in sorted(va.keys() | vb.keys())
+            if va.get(pointer, _ABSENT) != vb.get(pointer, _ABSENT)
+        ]
+    return [f"{name}: {_shown(va)} → {_shown(vb)}"]
+
+
+_ABSENT = object()
+
+
+def _shown(value) -> str:
+    if value is _ABSENT:
+        return "(not there)"
+    if value is None:
+        return "(none)"
+    return repr(value) if isinstance(value, str) else str(value)

@@ -120,6 +120,75 @@ def test_flag_unflag_review(store, pipeline):
     assert mltrace(store, "unflag", ok=False).exit_code == 2  # neither OUTPUT nor --all
 
 
+def test_trace_any_version_and_as_of(store, pipeline, log):
+    again = log("train", [("s3://bucket/a b/ü.csv", "v2")], [("model.pkl", "m2")], 10)
+    latest = json.loads(mltrace(store, "trace", "model.pkl", "--json").stdout)
+    assert latest["nodes"][0]["id"] == again
+    for args in (["model.pkl", "--as-of", "2026-01-01T00:09:00Z"], [f"run:{pipeline['train']}"]):
+        graph = json.loads(mltrace(store, "trace", *args, "--json").stdout)
+        assert [n["id"] for n in graph["nodes"]] == [
+            pipeline["train"],
+            pipeline["featurize"],
+            pipeline["ingest"],
+        ]
+    assert f"#{again}" in mltrace(store, "trace", "model.pkl@m2").stdout
+
+
+def test_versions_table_and_json(store, pipeline, log):
+    again = log("train", [], [("model.pkl", "m2")], 10)
+    log("predict", ["model.pkl"], ["scores.csv"], 20)
+    rows = json.loads(mltrace(store, "versions", "model.pkl", "--json").stdout)
+    assert rows == [
+        {
+            "version": "m2",
+            "run": again,
+            "end": "2026-01-01T00:11:00+00:00",
+            "status": "success",
+            "readers": 1,
+        },
+        {
+            "version": None,
+            "run": pipeline["train"],
+            "end": "2026-01-01T00:05:00+00:00",
+            "status": "success",
+            "readers": 0,
+        },
+    ]
+    out = mltrace(store, "versions", "model.pkl").stdout
+    assert "Versions of model.pkl" in out and "m2" in out and "(unversioned)" in out
+
+
+def test_diff_tree_and_json(store, pipeline, log):
+    new = log(
+        "train", ["s3://bucket/a b/ü.csv", "[bold]params"], [("model.pkl", "m2")], 10, code_version="c2"
+    )
+    data = json.loads(mltrace(store, "diff", f"run:{pipeline['train']}", "model.pkl", "--json").stdout)
+    assert data == {
+        "a": {"address": f"run:{pipeline['train']}", "run": pipeline["train"]},
+        "b": {"address": "model.pkl", "run": new},
+        "only_a": [],
+        "only_b": [],
+        "changed": [
+            {
+                "a": pipeline["train"],
+                "b": new,
+                "component": "train",
+                "differences": {
+                    "output_versions": [{"model.pkl": None}, {"model.pkl": "m2"}],
+                    "code_version": [None, "c2"],
+                    "notes": ["lr=0.1", ""],
+                },
+            }
+        ],
+        "first_divergences": [{"a": pipeline["train"], "b": new}],
+    }
+    out = mltrace(store, "diff", "model.pkl", "model.pkl", "--as-of-a", "2026-01-01T00:06:00Z").stdout
+    assert f"~ #{pipeline['train']} → #{new}" in out and "first divergence" in out
+    assert "code_version: (none) → 'c2'" in out
+    assert f"#{pipeline['featurize']}" not in out  # the unchanged upstream is folded
+    assert "No differences" in mltrace(store, "diff", "model.pkl", "model.pkl").stdout
+
+
 def test_db_upgrade_and_current(bare_uri):
     runner = CliRunner()
     first = runner.invoke(cli, ["--db-uri", bare_uri, "db", "upgrade"])
@@ -137,6 +206,11 @@ def test_db_upgrade_and_current(bare_uri):
         ["trace", "nope"],
         ["history", "nope"],
         ["flag", "nope"],
+        ["trace", "model.pkl", "--as-of", "yesterday"],
+        ["trace", "model.pkl", "--as-of", "2020-01-01"],
+        ["versions", "nope"],
+        ["diff", "model.pkl", "nope"],
+        ["diff", "run:1", "model.pkl", "--as-of-a", "1d"],
     ],
 )
 def test_errors_are_one_line_and_exit_1(store, pipeline, args):
