@@ -94,12 +94,25 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
     t0 = time.perf_counter()
     store.upgrade()
     rows = generate(runs, families)
+    insert(store, rows)
+    counts = {t: len(rows[t]) for t in TABLES}
+    counts["links"] = counts["run_inputs"] + counts["run_outputs"]
+    counts["seconds"] = round(time.perf_counter() - t0, 1)
+    return counts
+
+
+def insert(store: mltrace_core.Store, rows: dict, columns: dict | None = None) -> None:
+    """Insert ``rows`` (table -> row tuples in the order of ``columns[table]``, default :data:`COLUMNS`)
+    straight into the tables, then ANALYZE; ids are given, and PostgreSQL's sequences moved past them."""
+    columns = {**COLUMNS, **(columns or {})}
     engine = store.engine
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         if engine.dialect.name == "postgresql":
             for table in TABLES:
+                if not rows.get(table):
+                    continue
                 buf = io.StringIO()
                 writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)  # "" is text, not NULL
                 for row in rows[table]:
@@ -107,7 +120,7 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
                         ["f" if v is False else v.isoformat() if isinstance(v, datetime) else v for v in row]
                     )
                 buf.seek(0)
-                cur.copy_expert(f"COPY {table} ({COLUMNS[table]}) FROM STDIN WITH (FORMAT csv)", buf)
+                cur.copy_expert(f"COPY {table} ({columns[table]}) FROM STDIN WITH (FORMAT csv)", buf)
             for table in ("components", "pointers", "component_runs"):
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
@@ -117,7 +130,9 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
             raw.commit()
         else:
             for table in TABLES:
-                cols = COLUMNS[table]
+                if not rows.get(table):
+                    continue
+                cols = columns[table]
                 marks = ", ".join("?" * len(cols.split(",")))
                 cur.executemany(
                     f"INSERT INTO {table} ({cols}) VALUES ({marks})",
@@ -131,10 +146,6 @@ def load(store: mltrace_core.Store, runs: int, families: int = 20) -> dict:
             raw.commit()
     finally:
         raw.close()
-    counts = {t: len(rows[t]) for t in TABLES}
-    counts["links"] = counts["run_inputs"] + counts["run_outputs"]
-    counts["seconds"] = round(time.perf_counter() - t0, 1)
-    return counts
 
 
 def main() -> None:

@@ -252,10 +252,10 @@ class Address:
         }
 
 
-@dataclass(frozen=True)
-class PointerVersion:
+class PointerVersion(NamedTuple):
     """One write of a pointer: the version written (``None``: unversioned), by which run, when it ended,
-    how that run ended, and how many runs' lineage edges for the pointer lead to that run."""
+    how that run ended, and how many runs' lineage edges for the pointer lead to that run. (A named
+    tuple: a pointer may have been written 10,000 times.)"""
 
     version: str | None
     run: int

@@ -295,10 +295,16 @@ class Store:
         return self._read(addresses.resolve, addresses.checked(address), _as_of(as_of))
 
     def trace(
-        self, output_name: str, max_depth: int | None = None, as_of: datetime | str | None = None
+        self,
+        output_name: str | Address,
+        max_depth: int | None = None,
+        as_of: datetime | str | None = None,
     ) -> Trace:
-        """The lineage of ``output_name``, any address (see :meth:`resolve`), up to ``max_depth`` levels."""
+        """The lineage of ``output_name``, any address (see :meth:`resolve`) or an address resolved
+        already (then ``as_of`` does not apply), up to ``max_depth`` levels."""
         depth = None if max_depth is None else valid.depth(max_depth)
+        if isinstance(output_name, Address):
+            return self._read(addresses.trace_of, output_name, depth)
         return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
 
     def versions(self, name: str, limit: int | None = None) -> list[PointerVersion]:
@@ -317,6 +323,10 @@ class Store:
         return self._read(
             diff.between, addresses.checked(a), addresses.checked(b), _as_of(as_of_a), _as_of(as_of_b)
         )
+
+    def previous_run(self, run_id: int | str) -> Run | None:
+        """The run of the same component that started just before ``run_id``; ``None`` for its first."""
+        return self._read(versions.previous_run, valid.run_id(run_id))
 
     def get_pointer_versions(self, run_ids) -> dict[int, tuple[dict, dict]]:
         """For each run, ``({input: version or None}, {output: version or None})``."""

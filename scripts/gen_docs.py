@@ -57,7 +57,17 @@ An error (an unknown run id or pointer, a refused name, an unreachable store) is
 - a trace (`trace`, `downstream`): `{"output", "direction", "nodes": [runs with "depth"], "edges":
   [{"from", "to", "via"}], "truncated"}`; edges point from the consumer to the producer;
 - a component: `name`, `description`, `owner`, `tags`, `run_count`, `latest_run`;
-- `review`: `{"flagged": [names], "runs": [{"run", "count"}]}`.
+- `review`: `{"flagged": [names], "runs": [{"run", "count"}]}`;
+- `versions`: `[{"version", "run", "end", "status", "readers"}]`, one row per write, newest first;
+- `diff`: `{"a": {"address", "run"}, "b": {...}, "only_a": [run ids], "only_b": [run ids], "changed":
+  [{"a", "b", "component", "differences": {field: [value in a, value in b]}}], "first_divergences":
+  [{"a", "b"}]}` (see [Versions, time travel and diff](versions.md)).
+
+### Naming any version
+
+Wherever an output is named (`trace`, `diff`), it can be any version of it: `NAME` (the latest),
+`NAME@VERSION` (the run that wrote that version) or `run:ID` (what run ID wrote); `--as-of TIME` starts
+from the version that was the latest at TIME. The rules are on the [versions](versions.md) page.
 
 ### Graphs to paste or render
 

@@ -40,8 +40,22 @@ def run(store: StoreDep, run_id: str) -> JSONResponse:
 
 
 @router.get("/trace")
-def trace(store: StoreDep, output: str, depth: str | None = None) -> JSONResponse:
-    return JSONResponse(store.trace(output, deps.depth(depth)).to_dict())
+def trace(store: StoreDep, output: str, depth: str | None = None, as_of: str | None = None) -> JSONResponse:
+    """``output``: any address (``NAME``, ``NAME@VERSION``, ``run:ID``); ``as_of``: a time (names only)."""
+    return JSONResponse(store.trace(output, deps.depth(depth), as_of=deps.time(as_of)).to_dict())
+
+
+@router.get("/versions")
+def versions(store: StoreDep, name: str, limit: str | None = None) -> JSONResponse:
+    count = None if not limit else deps.limit(limit, 0)  # none: every version
+    return JSONResponse([v.to_dict() for v in store.versions(name, count)])
+
+
+@router.get("/diff")
+def diff(
+    store: StoreDep, a: str, b: str, as_of_a: str | None = None, as_of_b: str | None = None
+) -> JSONResponse:
+    return JSONResponse(store.diff(a, b, deps.time(as_of_a), deps.time(as_of_b)).to_dict())
 
 
 @router.get("/downstream")

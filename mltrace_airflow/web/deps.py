@@ -27,6 +27,11 @@ def depth(value: str | None) -> int | None:
     return None if value is None or value == "" else valid.depth(value)
 
 
+def time(value: str | None) -> str | None:
+    """An ``as_of`` time as typed (parsed by the core: ISO-8601 or ``2d``-style); none if empty."""
+    return None if value is None or value.strip() == "" else value
+
+
 def map_index(value: str | None) -> int | None:
     """None if not given. Airflow leaves its ``{MAP_INDEX}`` placeholder literal for an unmapped task:
     that means -1, as it does in Airflow."""

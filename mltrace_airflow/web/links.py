@@ -46,8 +46,31 @@ class Links:
     def run(self, run_id: int) -> str:
         return self._to(f"/runs/{int(run_id)}")
 
-    def trace(self, output: str) -> str:
-        return self._to("/trace", output=output)
+    def trace(self, output: str, as_of: str | None = None, pointer: str | None = None) -> str:
+        """The trace page of an address (``NAME``, ``NAME@VERSION``, ``run:ID``); ``pointer``: the output
+        a ``run:ID`` trace is about, for the page's version picker."""
+        return self._to("/trace", output=output, as_of=as_of or None, pointer=pointer)
+
+    def trace_run(self, run_id: int, pointer: str | None = None) -> str:
+        """The trace of exactly what run ``run_id`` wrote (of ``pointer``): that run's version, even
+        when a newer one exists or another run wrote the same version."""
+        return self.trace(f"run:{int(run_id)}", pointer=pointer)
+
+    def trace_form(self) -> str:
+        """Where the trace page's forms (version picker, as of) send their GET."""
+        return self._to("/trace")
+
+    def diff_form(self) -> str:
+        return self._to("/diff")
+
+    def versions(self, name: str, limit: int | None = None) -> str:
+        return self._to("/versions", name=name, limit=limit)
+
+    def diff(self, a: str, b: str, as_of_a: str | None = None, as_of_b: str | None = None) -> str:
+        return self._to("/diff", a=a, b=b, as_of_a=as_of_a or None, as_of_b=as_of_b or None)
+
+    def diff_runs(self, a: int, b: int) -> str:
+        return self.diff(f"run:{int(a)}", f"run:{int(b)}")
 
     def downstream(self, pointer: str) -> str:
         return self._to("/downstream", pointer=pointer)

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrace_airflow.compat import GetUserDep
-from mltrace_airflow.web import auth, deps, tabs
+from mltrace_airflow.web import auth, deps, tabs, versioned
 from mltrace_airflow.web.commands import HELP
 from mltrace_airflow.web.deps import StoreDep
 from mltrace_airflow.web.links import Links
 from mltrace_airflow.web.run_commands import run_command
 from mltrace_core import InvalidInputError, Store
+from mltrace_core.validation import MAX_LIMIT
 
 router = APIRouter()
 HOME_LIMIT = 50
@@ -83,9 +84,10 @@ async def flag(request: Request, store: StoreDep):
 @router.get("/history", response_class=HTMLResponse)
 def history_by_query(request: Request, store: StoreDep, component: str, limit: str | None = None):
     n = deps.limit(limit, 10)
-    runs = store.get_history(component, n)
+    runs = store.get_history(component, min(n + 1, MAX_LIMIT))  # one more: the run before the oldest shown
     info = store.get_component(component)
-    return page(request, "history.html", component=info, runs=runs, limit=n)
+    marks = versioned.input_changes(runs, store.get_pointer_versions(r.id for r in runs))
+    return page(request, "history.html", component=info, runs=runs[:n], limit=n, marks=marks)
 
 
 @router.get("/history/{component:path}", response_class=HTMLResponse)
@@ -96,7 +98,13 @@ def history(request: Request, store: StoreDep, component: str, limit: str | None
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run(request: Request, store: StoreDep, run_id: str):
     detail = store.get_component_run_information(run_id)
-    return page(request, "run.html", run=detail, related=related_runs(store, detail))
+    return page(
+        request,
+        "run.html",
+        run=detail,
+        related=related_runs(store, detail),
+        previous=store.previous_run(detail.id),
+    )
 
 
 def related_runs(store: Store, detail) -> dict:
@@ -108,22 +116,64 @@ def related_runs(store: Store, detail) -> dict:
 
 def trace_json(graph) -> str:
     """The trace as JSON safe inside ``<script type="application/json">``."""
-    text = json.dumps(graph.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return json_script(graph.to_dict())
+
+
+def json_script(data) -> str:
+    """``data`` as JSON safe inside ``<script type="application/json">``."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 @router.get("/trace", response_class=HTMLResponse)
-def trace(request: Request, store: StoreDep, user: GetUserDep, output: str, depth: str | None = None):
-    graph = store.trace(output, deps.depth(depth))
+def trace(
+    request: Request,
+    store: StoreDep,
+    user: GetUserDep,
+    output: str,
+    depth: str | None = None,
+    as_of: str | None = None,
+    pointer: str | None = None,
+):
+    """The trace of any address (``as_of`` for a plain name). ``pointer``: the output a ``run:ID`` trace
+    is about (the run page's links say which), so the version picker can list its versions."""
+    max_depth = deps.depth(depth)  # bad parameters first, before any store call
+    where = store.resolve(output, deps.time(as_of))
+    graph = store.trace(where, max_depth)
+    about = versioned.pointer_of(where, graph, pointer)
+    rows = store.versions(about, versioned.PICKER_ROWS) if about else []
     return page(
         request,
         "trace.html",
         graph=graph,
         data=trace_json(graph),
+        where=where,
+        about=about,
+        picker=versioned.picker(rows, where),
         may_edit=auth.may_edit(user),
-        flagged=graph.output in store.get_flagged(),
+        flagged=about is not None and about in store.get_flagged(),
         csrf=auth.csrf_token(request),
     )
+
+
+@router.get("/versions", response_class=HTMLResponse)
+def versions(request: Request, store: StoreDep, name: str, limit: str | None = None):
+    n = deps.limit(limit, versioned.PAGE_ROWS)
+    return page(request, "versions.html", name=name, rows=store.versions(name, n), limit=n)
+
+
+@router.get("/diff", response_class=HTMLResponse)
+def diff(
+    request: Request,
+    store: StoreDep,
+    a: str,
+    b: str,
+    as_of_a: str | None = None,
+    as_of_b: str | None = None,
+):
+    result = store.diff(a, b, deps.time(as_of_a), deps.time(as_of_b))
+    view = versioned.diff_view(result, store.get_pointer_versions([result.a.run, result.b.run]))
+    return page(request, "diff.html", result=result, view=view, data=json_script(view.graph))
 
 
 @router.get("/downstream", response_class=HTMLResponse)
@@ -186,8 +236,16 @@ def task_instance(
     detail = store.get_component_run_information(runs[0].id) if runs else None
     ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": deps.map_index(map_index)}
     related = related_runs(store, detail)
+    previous = store.previous_run(detail.id) if detail else None
     return page(
-        request, "ti.html", run=detail, related=related, tries=runs, ident=ident, try_number=try_number
+        request,
+        "ti.html",
+        run=detail,
+        related=related,
+        previous=previous,
+        tries=runs,
+        ident=ident,
+        try_number=try_number,
     )
 
 

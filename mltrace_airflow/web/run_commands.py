@@ -48,8 +48,15 @@ def _read(store: Store, cmd, links: Links) -> str:
     if cmd.verb == "history":
         store.get_history(cmd.arg, 1)
         return links.history(cmd.arg, cmd.limit if cmd.limit != 10 else None)
-    store.trace(cmd.arg, max_depth=0)  # "trace"
-    return links.trace(cmd.arg)
+    if cmd.verb == "versions":
+        store.versions(cmd.arg, 1)
+        return links.versions(cmd.arg)
+    if cmd.verb == "diff":
+        store.resolve(cmd.arg)
+        store.resolve(cmd.other)
+        return links.diff(cmd.arg, cmd.other)
+    store.trace(cmd.arg, max_depth=0, as_of=cmd.as_of)  # "trace"
+    return links.trace(cmd.arg, as_of=cmd.as_of)
 
 
 def _write(request: Request, store: Store, user, cmd, token: str | None, links: Links) -> Result:

@@ -37,6 +37,18 @@ def cli_json(store_uri: str, *args: str):
         ("/components", ("components",)),
         ("/components?tag=data", ("components", "--tag", "data")),
         ("/review", ("review",)),
+        (f"/versions?name={quote(EVIL, safe='')}", ("versions", EVIL)),
+        (f"/trace?output={quote(EVIL + '@v1', safe='')}", ("trace", EVIL + "@v1")),
+        ("/trace?output=run:4", ("trace", "run:4")),
+        (
+            f"/trace?output={quote(ODD, safe='')}&as_of=2026-01-01T00:07:00Z",
+            ("trace", ODD, "--as-of", "2026-01-01T00:07:00Z"),
+        ),
+        (f"/diff?a=run:2&b={quote(ODD, safe='')}", ("diff", "run:2", ODD)),
+        (
+            f"/diff?a={quote(ODD, safe='')}&b={quote(ODD, safe='')}&as_of_a=2026-01-01T00:07:00Z",
+            ("diff", ODD, ODD, "--as-of-a", "2026-01-01T00:07:00Z"),
+        ),
     ],
 )
 def test_reads_return_what_the_cli_prints(client, lineage, store, store_uri, path, cli_args):
@@ -85,6 +97,15 @@ def test_task_runs(client, lineage):
         ("/task-runs?dag_id=x&run_id=y&task_id=t&try_number=no", 400, "try_number must be an integer"),
         ("/tags/" + "x" * 1100, 400, "the limit is 1024 bytes"),
         ("/no/such/route", 404, "Not Found"),
+        ("/trace?output=clean.csv&as_of=soon", 400, "as_of must be an ISO-8601 time"),
+        ("/trace?output=clean.csv&as_of=2000-01-01", 404, "nothing had written 'clean.csv'"),
+        ("/trace?output=run:1&as_of=1d", 400, "as_of applies to a pointer name"),
+        ("/trace?output=clean.csv@v9", 404, "no version 'v9' of 'clean.csv'"),
+        ("/trace?output=run:999", 404, "no run with id 999"),
+        ("/versions?name=nope", 404, "no pointer named 'nope'"),
+        ("/versions", 422, "name: Field required"),
+        ("/diff?a=clean.csv", 422, "b: Field required"),
+        ("/diff?a=clean.csv&b=nope", 404, "no pointer named 'nope'"),
     ],
 )
 def test_errors_are_answers(client, lineage, path, status, detail):
@@ -171,3 +192,11 @@ def test_a_failing_connection_lookup_is_a_503_that_reveals_nothing(auth_manager)
 
     r = client_as(create_app(failing), "admin").get(f"{API}/recent")
     assert r.status_code == 503 and "RuntimeError" in r.json()["detail"] and "hunter2" not in r.text
+
+
+def test_an_ambiguous_address_is_a_400_naming_each_match(client, log):
+    one = log("w", [], [("a@b", "c")], 0)
+    two = log("w", [], [("a", "b@c")], 0)
+    r = client.get(f"{API}/trace", params={"output": "a@b@c"})
+    assert r.status_code == 400
+    assert f"run:{one}" in r.json()["detail"] and f"run:{two}" in r.json()["detail"]

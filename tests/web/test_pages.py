@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from mltrace_core import ExternalIdentity, RunRecord, TestResult
+from tests.support import pages
 from tests.support.pages import Page
 from tests.support.timeline import at
 from tests.web.conftest import COMPONENT, EVIL, ODD, ROOT, S3, TAG
@@ -16,11 +17,7 @@ AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"
 
 
 def get_page(client, url: str, status: int = 200) -> Page:
-    r = client.get(url)
-    assert r.status_code == status, (url, r.status_code, r.text[:500])
-    assert r.headers["content-type"].startswith("text/html")
-    assert EVIL not in r.text, f"unescaped user data in {url}"
-    return Page(r.text)
+    return pages.get_page(client, url, status, unescaped=(EVIL,))
 
 
 def test_home_lists_recent_runs_newest_first_with_encoded_links(client, lineage):
@@ -62,8 +59,10 @@ def test_every_link_from_home_resolves(client, lineage):
 def test_run_page_shows_everything_inspect_shows(client, lineage, store):
     page = get_page(client, f"{ROOT}/runs/{lineage['train']}")
     detail = store.get_component_run_information(lineage["train"])
-    for name in (*detail.inputs, *detail.outputs):
+    for name in detail.inputs:
         assert f"{ROOT}/trace?output={quote(name, safe='')}" in page.hrefs
+    for name in detail.outputs:  # the version this run wrote, not the latest
+        assert f"{ROOT}/trace?output=run%3A{detail.id}&pointer={quote(name, safe='')}" in page.hrefs
     assert [f"{ROOT}/runs/{i}" for i in detail.dependencies] == [
         h for h in page.hrefs if h.startswith(f"{ROOT}/runs/")
     ][: len(detail.dependencies)]

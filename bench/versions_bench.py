@@ -1,0 +1,175 @@
+"""Versions, as-of and diff, on SQLite and PostgreSQL: the figures docs/performance.md quotes.
+
+    python bench/versions_bench.py                         (both backends, 1,000,000 runs: ~15 min)
+    python bench/versions_bench.py --backends sqlite --runs 100000      (quicker)
+
+1. Two 10,000-run lineages of one output: a layered DAG (100 layers of 100 runs, each reading 3 versioned
+   outputs of the layer below; 10 components) run twice, the second run writing new versions from layer
+   50 up. Timed: the trace of the latest version, of the older one by ``NAME@VERSION``, as of a time
+   between the two, from ``run:ID``; and ``diff`` of the two against the two traces it needs.
+2. ``versions`` of a pointer written 10,000 times (each version read by one run), in a store of
+   ``--runs`` runs (bench/bulk.py's pipelines fill the rest).
+
+Rows go straight into the tables with the edges the lineage rule gives (as bench/bulk.py does), then
+ANALYZE. Medians. PostgreSQL: MLTRACE_BENCH_PG_URI must allow CREATE DATABASE (see core_bench.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bulk  # noqa: E402
+from core_bench import fresh, timed  # noqa: E402
+
+import mltrace_core  # noqa: E402
+
+COLUMNS = {
+    "run_inputs": "run_id, pointer_id, version, start_ts",
+    "run_outputs": "run_id, pointer_id, version, start_ts, end_ts",
+}
+LAYERS, WIDTH = 100, 100
+
+
+def two_lineages() -> dict:
+    """Rows of the layered DAG run twice (runs 1..20,002). The second run writes the same versions as the
+    first below layer 50 and new ones from there up."""
+    rows: dict[str, list] = {t: [] for t in bulk.TABLES}
+    rows["components"] = [(c + 1, f"layer{c}", "", "bench", bulk.T0) for c in range(10)]
+    rows["components"].append((11, "sink", "", "bench", bulk.T0))
+    pointer_ids: dict[str, int] = {}
+    rng = random.Random(7)
+    reads = [
+        [[(j + k * rng.randint(1, 33)) % WIDTH for k in range(3)] for j in range(WIDTH)]
+        for _ in range(LAYERS)
+    ]
+    run_id = 0
+    for attempt in (0, 1):
+        writer: dict[int, tuple[int, str]] = {}
+        for layer in range(LAYERS + 1):
+            sink = layer == LAYERS
+            start = bulk.T0 + timedelta(minutes=2000 * attempt + 2 * layer)
+            end = start + timedelta(minutes=1)
+            version = "v2" if attempt and layer >= LAYERS // 2 else "v1"
+            for j in range(1 if sink else WIDTH):
+                run_id += 1
+                component = 11 if sink else layer % 10 + 1
+                rows["component_runs"].append(
+                    (run_id, f"v-{run_id}", component, start, end, "success", "", start)
+                )
+                ins = (
+                    [f"L{layer - 1}/{i}" for i in (range(WIDTH) if sink else reads[layer][j])]
+                    if layer
+                    else []
+                )
+                for name in dict.fromkeys(ins):
+                    pid = pointer_ids.setdefault(name, len(pointer_ids) + 1)
+                    producer, read = writer[pid]
+                    rows["run_inputs"].append((run_id, pid, read, start))
+                    rows["run_dependencies"].append((run_id, pid, producer))
+                out = "final" if sink else f"L{layer}/{j}"
+                pid = pointer_ids.setdefault(out, len(pointer_ids) + 1)
+                rows["run_outputs"].append((run_id, pid, version, start, end))
+            for row in rows["run_outputs"][-(1 if sink else WIDTH) :]:
+                writer[row[1]] = (row[0], row[2])
+    rows["pointers"] = [(pid, name, False, bulk.T0) for name, pid in pointer_ids.items()]
+    return rows
+
+
+def many_versions(first_run: int, first_pointer: int, first_component: int, n: int) -> dict:
+    """``n`` writes of one pointer, each version read by one run that wrote nothing else."""
+    rows: dict[str, list] = {t: [] for t in bulk.TABLES}
+    rows["components"] = [
+        (first_component, "publish", "", "bench", bulk.T0),
+        (first_component + 1, "serve", "", "bench", bulk.T0),
+    ]
+    rows["pointers"] = [(first_pointer, "models/prod.json", False, bulk.T0)]
+    base = bulk.T0 - timedelta(days=400)
+    for k in range(n):
+        writer, reader = first_run + 2 * k, first_run + 2 * k + 1
+        start = base + timedelta(minutes=10 * k)
+        end, read_at = start + timedelta(minutes=1), start + timedelta(minutes=2)
+        rows["component_runs"].append((writer, f"w-{k}", first_component, start, end, "success", "", start))
+        rows["component_runs"].append(
+            (reader, f"r-{k}", first_component + 1, read_at, read_at, "success", "", read_at)
+        )
+        rows["run_outputs"].append((writer, first_pointer, f"sha:{k:08x}", start, end))
+        rows["run_inputs"].append((reader, first_pointer, None, read_at))
+        rows["run_dependencies"].append((reader, first_pointer, writer))
+    return rows
+
+
+def bench_lineages(store) -> dict[str, str]:
+    store.upgrade()
+    bulk.insert(store, two_lineages(), COLUMNS)
+    latest = store.resolve("final")
+    assert len(store.trace("final").nodes) == 10_001
+    between = bulk.T0 + timedelta(minutes=1500)
+    plain = timed(lambda: store.trace("final"))
+    out = {
+        "trace of the latest version (10,001 runs)": f"{plain:.0f} ms",
+        "trace of NAME@VERSION (the older lineage)": f"{timed(lambda: store.trace('final@v1')):.0f} ms",
+        "trace --as-of a time between the two": f"{timed(lambda: store.trace('final', as_of=between)):.0f} ms",
+        "trace of run:ID": f"{timed(lambda: store.trace(f'run:{latest.run}')):.0f} ms",
+    }
+    result = store.diff("final@v1", "final")
+    assert len(result.changed) == 5_001 and result.first_divergences and not result.only_a
+    two = timed(lambda: (store.trace("final@v1"), store.trace("final")))
+    both = timed(lambda: store.diff("final@v1", "final"))
+    out["the two traces a diff needs"] = f"{two:.0f} ms"
+    out["diff of the two 10,001-run lineages (5,001 changed)"] = (
+        f"{both:.0f} ms ({both / two:.2f}× the traces)"
+    )
+    return out
+
+
+def bench_versions(store, runs: int) -> dict[str, str]:
+    n = 10_000
+    info = bulk.load(store, runs - 2 * n)
+    rows = many_versions(runs - 2 * n + 1, info["pointers"] + 1, info["components"] + 1, n)
+    bulk.insert(store, rows, COLUMNS)
+    assert len(store.versions("models/prod.json")) == n
+    assert store.get_recent_run_ids(1) and store.versions("models/prod.json")[0].readers == 1
+    total = f"{runs:,}"
+    return {
+        f"versions of a pointer with 10,000 versions, at {total} runs": (
+            f"{timed(lambda: store.versions('models/prod.json'), 20):.1f} ms"
+        ),
+        f"trace NAME@VERSION of one of them, at {total} runs": (
+            f"{timed(lambda: store.trace('models/prod.json@sha:00000abc'), 20):.1f} ms"
+        ),
+        f"trace --as-of of it, at {total} runs": (
+            f"{timed(lambda: store.trace('models/prod.json', as_of=bulk.T0 - timedelta(days=300)), 20):.1f} ms"
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="versions, as-of and diff benchmark")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the store for `versions`")
+    args = parser.parse_args()
+    results: dict[str, dict[str, str]] = {}
+    for backend in args.backends.split(","):
+        print(f"[{backend}] ...", file=sys.stderr, flush=True)
+        with fresh(backend) as uri:
+            store = mltrace_core.Store(uri, timeout=600)
+            results[backend] = bench_lineages(store)
+            store.dispose()
+        with fresh(backend) as uri:
+            store = mltrace_core.Store(uri, timeout=600)
+            results[backend].update(bench_versions(store, args.runs))
+            store.dispose()
+    backends = list(results)
+    print("| measurement | " + " | ".join(backends) + " |")
+    print("|---|" + "---|" * len(backends))
+    for key in results[backends[0]]:
+        print(f"| {key} | " + " | ".join(results[b].get(key, "") for b in backends) + " |")
+
+
+if __name__ == "__main__":
+    main()
