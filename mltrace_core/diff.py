@@ -121,6 +121,13 @@ def _value(run: Run, name: str, facts: Facts) -> Any:
     return _plain(getattr(run, name, None))
 
 
+def changed_pointers(a: dict, b: dict) -> list[str]:
+    """The pointers whose versions differ between two maps: those in both first (a new version of the
+    same thing), then those on one side only, each group by name."""
+    both = sorted(p for p in a.keys() & b.keys() if a[p] != b[p])
+    return both + sorted(a.keys() ^ b.keys())
+
+
 def _plain(value: Any) -> Any:
     """A value as JSON holds it: records by their ``to_dict``, tuples as lists."""
     if hasattr(value, "to_dict"):
@@ -237,10 +244,11 @@ def merged(result: TraceDiff) -> tuple[Trace, dict[int, str], set[int], dict[int
     runs = {n.run.id: n.run for n in result.trace_a.nodes if n.run.id not in node_of}
     runs.update({n.run.id: n.run for n in result.trace_b.nodes})
     edges = {(e.consumer, e.producer, e.via) for e in result.trace_b.edges}
-    edges |= {
-        (node_of.get(e.consumer, e.consumer), node_of.get(e.producer, e.producer), e.via)
-        for e in result.trace_a.edges
-    }
+    linked = {(c, p) for c, p, _ in edges}
+    for e in result.trace_a.edges:  # A's edges where B has none between the same two nodes
+        consumer, producer = node_of.get(e.consumer, e.consumer), node_of.get(e.producer, e.producer)
+        if (consumer, producer) not in linked:
+            edges.add((consumer, producer, e.via))
     marks = {c.b: "changed" for c in result.changed}
     marks.update(dict.fromkeys(result.only_a, "only_a"))
     marks.update(dict.fromkeys(result.only_b, "only_b"))

@@ -11,6 +11,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from mltrace_core import config, formats
+from mltrace_core.diff import changed_pointers, diverged_above, merged
 from mltrace_core.entities.component import Component
 from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 
@@ -247,14 +248,13 @@ def versions_table(name: str, rows: list[PointerVersion]) -> None:
     console().print(table)
 
 
+DIFF_LINES = 8  # differences printed under one run; --json has them all
 DIFF_MARKS = {"changed": ("~", "yellow"), "only_a": ("−", "red"), "only_b": ("+", "green")}
 
 
 def diff_tree(result: TraceDiff) -> None:
     """Both lineages as one tree from the start runs: ``~`` changed, ``+`` only in B, ``−`` only in A, the
     first divergences pointed out. Parts of the lineage with no difference in them are folded."""
-    from mltrace_core.diff import diverged_above, merged
-
     out = console()
     head = Text("Diff of ", style="bold")
     for side, label in ((result.a, "A"), (result.b, "B")):
@@ -291,13 +291,26 @@ def diff_tree(result: TraceDiff) -> None:
         shown.add(run_id)
         if run_id in partners:
             label.append(f"#{partners[run_id]} → ", style="bold")
-        label.append_text(_label(runs[run_id]))
+        run = runs[run_id]
+        label.append(f"#{run.id} ", style="bold")
+        label.append(run.component)
         if run_id in first:
             label.append("  ◀ first divergence", style="bold red")
+        label.append("  ")
+        label.append_text(status(run.status))
+        label.append(f"  {when(run.end)}", style="dim")
         branch = parent.add(label)
-        for name, va, vb in changes[run_id].differences if run_id in changes else ():
-            for line in _difference_lines(name, va, vb):
-                branch.add(Text(line, style="yellow"))
+        lines = [
+            line
+            for name, va, vb in (changes[run_id].differences if run_id in changes else ())
+            for line in _difference_lines(name, va, vb)
+        ]
+        for line in lines[:DIFF_LINES]:
+            branch.add(Text(line, style="yellow"))
+        if len(lines) > DIFF_LINES:
+            more = len(lines) - DIFF_LINES
+            note = f"… {more} more difference{'s' if more > 1 else ''} (--json lists them all)"
+            branch.add(Text(note, style="dim"))
         above = producers.get(run_id, [])
         folded = [p for _, p in above if not differs[p]]
         if folded:
@@ -314,8 +327,7 @@ def _difference_lines(name: str, va, vb) -> list[str]:
         side = "input" if name == "input_versions" else "output"
         return [
             f"{side} {pointer}: {_shown(va.get(pointer, _ABSENT))} → {_shown(vb.get(pointer, _ABSENT))}"
-            for pointer in sorted(va.keys() | vb.keys())
-            if va.get(pointer, _ABSENT) != vb.get(pointer, _ABSENT)
+            for pointer in changed_pointers(va, vb)
         ]
     return [f"{name}: {_shown(va)} → {_shown(vb)}"]
 

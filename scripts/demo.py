@@ -14,7 +14,7 @@ installed package does not ship it.
    connection set), and ``[mltrace] trace_all_tasks`` is on: the untraced report DAG is logged by the
    listener the installed plugin registers.
 3. ``mltrace recent`` and ``mltrace trace <predictions>`` show what was logged; the second trace follows
-   the second training run only.
+   the second training run only; ``mltrace diff`` compares the two rounds' predictions.
 4. Where to click is printed and the server keeps running (Ctrl-C stops it; ``--no-serve`` stops it
    right away). ``<home>/env.sh`` holds the environment, to use ``airflow`` and ``mltrace`` on the demo.
 
@@ -174,6 +174,19 @@ def show(args: list[str], console: TextIO) -> None:
     subprocess.run([sys.executable, "-m", "mltrace_core", *args], check=True, stdout=console, stderr=console)
 
 
+def first_version(env: dict[str, str]) -> str | None:
+    """The version of the predictions the first round published: what the second is diffed with."""
+    import churn_assets
+
+    from mltrace_core import Store
+
+    store = Store(env["MLTRACE_DB_URI"])
+    try:
+        return store.versions(churn_assets.PREDICTIONS.uri)[-1].version
+    finally:
+        store.dispose()
+
+
 def interruptible() -> None:
     """Ctrl-C (SIGINT) and SIGTERM end the demo, whatever handlers Airflow's executor left behind."""
 
@@ -257,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n==> What mltrace logged", file=console)
         show(["recent", "--limit", "8"], console)
         show(["trace", churn_assets.PREDICTIONS.uri], console)
+        show(
+            ["diff", f"{churn_assets.PREDICTIONS.uri}@{first_version(env)}", churn_assets.PREDICTIONS.uri],
+            console,
+        )
         print(f"\n(filled in {time.monotonic() - started:.0f} s)", file=console)
         where_to_click(console, args.port, home, churn_assets.PREDICTIONS.uri, serving=not args.no_serve)
         if args.no_serve:

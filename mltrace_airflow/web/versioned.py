@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mltrace_core import Address, PointerVersion, Run, Trace, TraceDiff
-from mltrace_core.diff import merged
+from mltrace_core.diff import changed_pointers, merged
 
 PICKER_ROWS = 50  # versions the trace page's picker lists (the versions page lists them all)
 PAGE_ROWS = 100  # rows of the versions page before "show more"
@@ -142,9 +142,8 @@ def _lines(differences) -> list[tuple[str, Any, Any]]:
             side, absent = (
                 ("input", "(not read)") if name == "input_versions" else ("output", "(not written)")
             )
-            for pointer in sorted(va.keys() | vb.keys()):
-                if va.get(pointer, absent) != vb.get(pointer, absent):
-                    lines.append((f"{side} {pointer}", va.get(pointer, absent), vb.get(pointer, absent)))
+            for pointer in changed_pointers(va, vb):
+                lines.append((f"{side} {pointer}", va.get(pointer, absent), vb.get(pointer, absent)))
         else:
             lines.append((name, va, vb))
     return lines

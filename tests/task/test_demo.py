@@ -40,6 +40,11 @@ def test_demo_fills_the_store_through_real_task_processes(tmp_path):
     assert (
         f"Trace of {home.resolve()}/data/predictions/churn_scores.csv" in result.stdout
     )  # canonical: a path
+    # The two rounds' predictions differ from where their data came in: the ingest and the batches.
+    diff = result.stdout[result.stdout.index("$ mltrace diff") :]
+    assert "~ changed" in diff and "first divergence" in diff
+    flat = " ".join(re.sub(r"[│├└─]", " ", diff).split())  # as one line, whatever the terminal wrapped
+    assert "churn_training.ingest ◀ first divergence" in flat
 
     # A clean console: the demo's own lines only. Airflow's output (its warnings, the failed try's
     # traceback) is in a log file the demo names; the console says what happened in one line each.

@@ -249,6 +249,79 @@ def test_dag_run_tab(airflow, browser, shots):
     browser.save_screenshot(str(shots / "07-dag-run-tab.png"))
 
 
+def log_two_trainings(store) -> dict[str, int]:
+    """ingest -> train, twice; the second ingest read a new raw file: two versions of the model."""
+    from mltrace_core import RunRecord
+    from tests.support.timeline import at
+
+    ids = {}
+    for n, raw in ((1, "r1"), (2, "r2")):
+        t = 10 * n
+        ids[f"ingest{n}"] = store.log(
+            RunRecord(
+                key=f"e2e-versions-ingest-{n}",
+                component="e2e_versions.ingest",
+                start=at(t),
+                end=at(t + 1),
+                inputs=(("s3://e2e-versions/raw.csv", raw, None),),
+                outputs=(("e2e-versions/raw.parquet", f"h-{raw}", None),),
+            )
+        )
+        ids[f"train{n}"] = store.log(
+            RunRecord(
+                key=f"e2e-versions-train-{n}",
+                component="e2e_versions.train",
+                start=at(t + 2),
+                end=at(t + 3),
+                inputs=(("e2e-versions/raw.parquet", f"h-{raw}", None),),
+                outputs=(("e2e-versions/model.json", f"m{n}", None),),
+            )
+        )
+    return ids
+
+
+def test_pick_a_version_then_diff_it_with_another(airflow, browser, shots):
+    """On the model's trace page, pick its older version (the trace follows), diff it with the other
+    one, and see the diff graph: the changed runs coloured, the ingest outlined as the first divergence."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    import mltrace_core
+
+    af, _ = airflow
+    store = mltrace_core.Store(af.store_uri)
+    try:
+        ids = log_two_trainings(store)
+    finally:
+        store.dispose()
+    login(browser, af.base, "admin")
+    browser.get(af.base + "/mltrace/trace?output=" + quote("e2e-versions/model.json", safe=""))
+    Select(browser.find_element(By.ID, "mltrace-version")).select_by_value(f"run:{ids['train1']}")
+    browser.find_element(By.CSS_SELECTOR, ".mltrace-version-picker button").click()
+    traced = "return JSON.parse(document.getElementById('trace-data').textContent).nodes[0].id"
+    wait(browser, lambda d: "/mltrace/trace?" in d.current_url and d.execute_script(traced) == ids["train1"])
+    assert "m1" in browser.find_element(By.CSS_SELECTOR, ".mltrace-traced-version").text
+    diff_with = Select(browser.find_element(By.ID, "mltrace-diff-with"))
+    assert diff_with.first_selected_option.get_attribute("value") == f"run:{ids['train2']}"
+    browser.find_element(By.CSS_SELECTOR, ".mltrace-diff-with button").click()
+    # B is the version picked: the merged graph shows B's runs, A's only where A has runs of its own.
+    changed = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#diff-graph .mltrace-node.mltrace-diff-changed")
+    )
+    assert {e.get_attribute("data-run-id") for e in changed} == {str(ids["ingest1"]), str(ids["train1"])}
+    (first,) = browser.find_elements(By.CSS_SELECTOR, "#diff-graph .mltrace-node.mltrace-diff-first")
+    assert first.get_attribute("data-run-id") == str(ids["ingest1"])
+    assert "first divergence" in first.text
+    stroke = browser.execute_script(
+        "return getComputedStyle(arguments[0].querySelector('.mltrace-node-box')).stroke", changed[0]
+    )
+    assert stroke == "rgb(183, 121, 31)"  # the changed colour, not the status colour
+    assert "input s3://e2e-versions/raw.csv r2 r1" in browser.find_element(By.TAG_NAME, "main").text
+    browser.execute_script("window.mltraceGraph.fit()")
+    time.sleep(0.3)
+    browser.save_screenshot(str(shots / "09-diff.png"))
+
+
 def test_read_only_user_sees_the_tab_but_may_not_flag(airflow, browser):
     from selenium.webdriver.common.by import By
 

@@ -1,55 +1,68 @@
-/* mltrace diff page: both lineages as one graph, drawn by the trace graph module (trace.js), with the
- * runs only in A, only in B and changed coloured and the first divergences outlined. Plain ES2017.
- * The graph data is the trace JSON of the merged lineage plus "diff": {marks: {run id: "changed" |
- * "only_a" | "only_b"}, first: [run ids], partners: {B run id: A run id}} (mltrace_airflow/web/versioned.py). */
+/* mltrace diff page: both lineages as one graph, drawn by the trace graph module (trace.js) through its
+ * hooks: changed runs, runs only in A and runs only in B get a class (colour) and a pill (text: not colour
+ * alone), unchanged ones fade, the first divergences are outlined; a component node counts its changed
+ * and one-sided runs. Plain ES2017. The data is the trace JSON of the merged lineage plus "diff":
+ * {marks: {run id: "changed" | "only_a" | "only_b"}, first: [run ids], partners: {B run id: A run id}}
+ * (mltrace_airflow/web/versioned.py). */
 (function () {
   'use strict';
-  const LABELS = { changed: '~ changed', only_a: '− only in A', only_b: '+ only in B' };
-  const GLYPHS = { changed: '~', only_a: '−', only_b: '+' };
-  const SVG = 'http://www.w3.org/2000/svg';
+  const PILL = { changed: '~ changed', only_a: '− only in A', only_b: '+ only in B' };
+  const SHORT = { changed: '~', only_a: '−', only_b: '+' };
 
-  function paint(root, diff) {
-    const first = new Set(diff.first.map(String));
-    root.querySelectorAll('.mltrace-node[data-run-id]').forEach((node) => {
-      const id = node.getAttribute('data-run-id');
-      const mark = diff.marks[id];
-      for (const m of Object.keys(LABELS)) node.classList.toggle('mltrace-diff-' + m, mark === m);
-      node.classList.toggle('mltrace-diff-first', first.has(id));
-      if (mark && !node.getAttribute('data-diff')) {
-        node.setAttribute('data-diff', mark);
-        const more = LABELS[mark] + (diff.partners[id] ? ` (A: #${diff.partners[id]})` : '') + (first.has(id) ? ', first divergence' : '');
-        node.setAttribute('aria-label', (node.getAttribute('aria-label') || '') + ', ' + more);
-        // Not colour alone: the diff's own marker in the node's corner.
-        const box = node.querySelector('.mltrace-node-box');
-        const glyph = document.createElementNS(SVG, 'text');
-        glyph.setAttribute('class', 'mltrace-diff-glyph');
-        glyph.setAttribute('x', String((box ? parseFloat(box.getAttribute('width')) : 150) - 16));
-        glyph.setAttribute('y', '20');
-        glyph.textContent = GLYPHS[mark];
-        node.appendChild(glyph);
-      }
-    });
+  function options(diff, runUrl) {
+    const first = new Set(diff.first.map(Number));
+    const mark = (run) => diff.marks[String(run.id)];
+    const tally = (runs) => {
+      const t = { changed: 0, only_a: 0, only_b: 0, first: 0 };
+      for (const r of runs) { const m = mark(r); if (m) t[m]++; if (first.has(r.id)) t.first++; }
+      return t;
+    };
+    return {
+      runUrl,
+      showOutput: false,
+      nodeClass(n) {
+        if (n.kind === 'run') {
+          const m = mark(n.run);
+          return (m ? 'mltrace-diff-' + m : 'mltrace-diff-same') + (first.has(n.run.id) ? ' mltrace-diff-first' : '');
+        }
+        if (n.kind === 'component') {
+          const t = tally(n.component.runs);
+          return (t.changed + t.only_a + t.only_b ? 'mltrace-diff-some' : 'mltrace-diff-same') + (t.first ? ' mltrace-diff-first' : '');
+        }
+        return '';
+      },
+      badges(n) {
+        if (n.kind === 'run') {
+          const m = mark(n.run), pills = [];
+          if (m) {
+            const other = diff.partners[String(n.run.id)];
+            pills.push({ text: PILL[m], className: 'mltrace-diff-pill-' + m, title: other ? `run #${other} in A, #${n.run.id} in B` : PILL[m] });
+          }
+          if (first.has(n.run.id)) pills.push({ text: 'first divergence', className: 'mltrace-diff-pill-first', title: 'Nothing upstream of it differs: the histories start to differ here' });
+          return pills;
+        }
+        if (n.kind === 'component') {
+          const t = tally(n.component.runs);
+          const parts = Object.keys(SHORT).filter((k) => t[k]).map((k) => SHORT[k] + t[k]);
+          return parts.length ? [{ text: parts.join(' '), className: 'mltrace-diff-pill-changed', title: `${t.changed} changed, ${t.only_a} only in A, ${t.only_b} only in B` + (t.first ? `; ${t.first} first divergence${t.first > 1 ? 's' : ''}` : '') }] : [];
+        }
+        return [];
+      },
+    };
   }
 
-  function legend(diff) {
+  function legend() {
     const el = document.createElement('div');
     el.className = 'mltrace-legend mltrace-diff-legend';
-    for (const m of Object.keys(LABELS)) {
+    for (const [cls, text] of [['changed', PILL.changed], ['only_a', PILL.only_a], ['only_b', PILL.only_b], ['first', 'first divergence'], ['same', 'the same on both sides (faded)']]) {
       const item = document.createElement('span');
       item.className = 'mltrace-legend-item';
       const sw = document.createElement('span');
-      sw.className = 'mltrace-swatch mltrace-diff-swatch-' + m;
+      sw.className = 'mltrace-swatch mltrace-diff-swatch-' + cls;
       item.appendChild(sw);
-      item.appendChild(document.createTextNode(LABELS[m]));
+      item.appendChild(document.createTextNode(text));
       el.appendChild(item);
     }
-    const first = document.createElement('span');
-    first.className = 'mltrace-legend-item';
-    const sw = document.createElement('span');
-    sw.className = 'mltrace-swatch mltrace-diff-swatch-first';
-    first.appendChild(sw);
-    first.appendChild(document.createTextNode('first divergence'));
-    el.appendChild(first);
     return el;
   }
 
@@ -61,11 +74,9 @@
     const diff = graph.diff || { marks: {}, first: [], partners: {} };
     const prefix = el.getAttribute('data-run-url');
     const runUrl = (id) => prefix + encodeURIComponent(String(id));
-    window.mltraceGraph = window.MltraceTrace.render(el, graph, { runUrl, showOutput: false });
-    paint(el, diff);
-    // The graph module redraws on its own (depth, expand): paint what it draws.
-    new MutationObserver(() => paint(el, diff)).observe(el, { childList: true, subtree: true });
-    el.appendChild(legend(diff));
+    // Exposed for tests and the console, as on the trace page.
+    window.mltraceGraph = window.MltraceTrace.render(el, graph, options(diff, runUrl));
+    el.appendChild(legend());
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', initDiff);
