@@ -113,6 +113,7 @@ def test_trace_page_embeds_the_trace_and_loads_the_graph(client, lineage, store)
         f"{ROOT}/static/formats.js",
         f"{ROOT}/static/vendor/dagre.min.js",
         f"{ROOT}/static/lineage.js",
+        f"{ROOT}/static/trace-draw.js",
         f"{ROOT}/static/trace.js",
         f"{ROOT}/static/trace-export.js",
         f"{ROOT}/static/tree.js",
@@ -224,7 +225,7 @@ def test_dag_run_tab_lists_its_runs(client, lineage):
 
 
 def test_static_files_are_served_and_confined(client):
-    for name in ("trace.js", "lineage.js", "trace-export.js", "tree.js", "theme.js", "page.js", "mltrace.css",
+    for name in ("trace.js", "trace-draw.js", "lineage.js", "trace-export.js", "tree.js", "theme.js", "page.js", "mltrace.css",
                  "vendor/dagre.min.js"):  # fmt: skip
         r = client.get(f"{ROOT}/static/{name}")
         assert r.status_code == 200 and len(r.content) > 1000, name
