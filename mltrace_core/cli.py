@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -304,6 +305,69 @@ def review(ctx: Context, as_json: bool) -> None:
 
     result = ctx.store.review_flagged_outputs()
     emit(ctx, as_json, result.to_dict, lambda: render.review(result))
+
+
+@cli.command("export")
+@click.option(
+    "--openlineage",
+    "fmt",
+    flag_value="openlineage",
+    required=True,
+    help="As OpenLineage run events (spec 2-0-2), one JSON object a line: START, then COMPLETE, FAIL or "
+    "ABORT, per run (the only format so far).",
+)
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only runs that started at or after TIME (ISO-8601, or 2d, 3h before now).",
+)
+@click.option("--component", metavar="C", help="Only the runs of component C.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    default="-",
+    show_default=True,
+    help="Where to write the events (- for standard output).",
+)
+@pass_ctx
+def export_runs(ctx: Context, fmt: str, since: str | None, component: str | None, output: str) -> None:
+    """Every stored run as OpenLineage events, streamed (a store of any size in constant memory), for
+    Marquez, DataHub or any OpenLineage backend, or for `mltrace ingest` into another store."""
+    from mltrace_core import olexport
+    from mltrace_core.config import openlineage_namespace
+
+    start = valid.point_in_time(since) if since is not None else None  # "2d" means one instant, once
+    store = ctx.store
+    total = store.openlineage_count(start, component)
+    namespace = openlineage_namespace()
+    written = 0
+    stream = click.open_file(output, "w", encoding="utf-8", lazy=False)
+    with stream, _progress(total, sys.stderr.isatty()) as advance:
+        for batch in olexport.events(store, namespace, start, component):
+            stream.write(
+                "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in batch)
+            )
+            runs = sum(1 for e in batch if e["eventType"] == "START")
+            written += runs
+            advance(runs)
+    where = "standard output" if output == "-" else output
+    click.echo(f"Exported {written} runs as OpenLineage events to {where}", err=True)
+
+
+@contextmanager
+def _progress(total: int, visible: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on the terminal (stderr), or nothing when stderr is not one."""
+    if not visible:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("runs", total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 @cli.group()

@@ -9,6 +9,11 @@
   (when ``AIRFLOW_HOME`` is set) > ``$MLTRACE_HOME/spool`` (see :func:`spool_dir`). Airflow's tasks and
   ``mltrace spool replay`` in the same environment therefore agree on it.
 
+- OpenLineage: the namespace of jobs that name none of their own, ``$OPENLINEAGE_NAMESPACE`` else
+  ``default`` (see :func:`openlineage_namespace`); whether runs logged from plain Python are also emitted
+  through openlineage-python's client (``$OPENLINEAGE_URL`` or the client's config file, see
+  :func:`openlineage_configured`), and ``$MLTRACE_OPENLINEAGE_TIMEOUT``, the bound on one emission.
+
 The one place that also knows how users spell database URIs (:func:`normalize_uri`).
 """
 
@@ -142,3 +147,36 @@ def _throwaway_sqlite() -> str:
     directory = tempfile.mkdtemp(prefix="mltrace-test-")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     return f"sqlite:///{directory}/mltrace.db"
+
+
+def openlineage_namespace() -> str:
+    """The OpenLineage job namespace of runs that did not record one: ``$OPENLINEAGE_NAMESPACE``, else
+    ``default`` (the OpenLineage Airflow provider's default, so Airflow tries and plain runs meet)."""
+    return os.environ.get("OPENLINEAGE_NAMESPACE", "").strip() or "default"
+
+
+def openlineage_configured() -> bool:
+    """Whether openlineage-python's client has somewhere to send events: ``$OPENLINEAGE_URL``, a
+    ``$OPENLINEAGE__TRANSPORT...`` variable, ``$OPENLINEAGE_CONFIG`` or an ``openlineage.yml`` where the
+    client looks for it (the working directory, then ``~/.openlineage``). ``$OPENLINEAGE_DISABLED`` turns
+    it off. Cheap: nothing is imported."""
+    if os.environ.get("OPENLINEAGE_DISABLED", "").strip().lower() in ("true", "1", "yes"):
+        return False
+    if os.environ.get("OPENLINEAGE_URL", "").strip() or os.environ.get("OPENLINEAGE_CONFIG", "").strip():
+        return True
+    if any(k.startswith("OPENLINEAGE__TRANSPORT") and v for k, v in os.environ.items()):
+        return True
+    return any(
+        p.is_file() for p in (Path("openlineage.yml"), Path.home() / ".openlineage" / "openlineage.yml")
+    )
+
+
+def openlineage_timeout() -> float:
+    """Seconds one plain-Python emission may take, end to end: ``$MLTRACE_OPENLINEAGE_TIMEOUT``, else 5
+    (a value that is not a number in (0, 3600] is ignored)."""
+    raw = os.environ.get("MLTRACE_OPENLINEAGE_TIMEOUT", "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return 5.0
+    return value if 0 < value <= 3600 else 5.0

@@ -307,6 +307,27 @@ class Store:
             return self._read(addresses.trace_of, output_name, depth)
         return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
 
+    def openlineage_page(
+        self,
+        after: int,
+        namespace: str,
+        since: datetime | str | None = None,
+        component: str | None = None,
+        limit: int | None = None,
+    ):
+        """OpenLineage events of the next runs with ids above ``after``, and the last id read (``None``:
+        none left); see :mod:`mltrace_core.olexport`. One bounded call: an export calls it page by page."""
+        from mltrace_core import olexport
+
+        size = olexport.PAGE if limit is None else valid.integer(limit, "page size", 1, 100_000)
+        return self._read(olexport.page, int(after), namespace, _as_of(since), component, size)
+
+    def openlineage_count(self, since: datetime | str | None = None, component: str | None = None) -> int:
+        """How many runs an OpenLineage export with these filters has."""
+        from mltrace_core import olexport
+
+        return self._read(olexport.count, _as_of(since), component)
+
     def versions(self, name: str, limit: int | None = None) -> list[PointerVersion]:
         """Every write of pointer ``name``, newest first (end time, then run id), with its readers."""
         count = None if limit is None else valid.limit(limit)

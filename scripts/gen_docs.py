@@ -193,6 +193,36 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "connection is `sqlite:///$AIRFLOW_HOME/mltrace.db`.",
     ),
     (
+        "OPENLINEAGE_URL",
+        "unset",
+        "openlineage-python's own setting (also `OPENLINEAGE_CONFIG`, an `openlineage.yml`, or "
+        "`OPENLINEAGE__TRANSPORT__...` variables). When one is set and the `openlineage` extra is "
+        "installed, runs logged through the Python API outside Airflow are also sent to that OpenLineage "
+        "backend (see [OpenLineage](openlineage.md#emitting-from-plain-python)).",
+    ),
+    (
+        "OPENLINEAGE_CONFIG",
+        "unset",
+        "openlineage-python's config file; as `OPENLINEAGE_URL`, it turns on emitting plain-Python runs.",
+    ),
+    (
+        "OPENLINEAGE_DISABLED",
+        "unset",
+        "`true`: no plain-Python run is sent to OpenLineage, whatever is configured.",
+    ),
+    (
+        "OPENLINEAGE_NAMESPACE",
+        "`default`",
+        "The OpenLineage job namespace of runs that recorded none (plain-Python runs, older Airflow tries), "
+        "in emitted events and `mltrace export --openlineage`.",
+    ),
+    (
+        "MLTRACE_OPENLINEAGE_TIMEOUT",
+        "`5`",
+        "Seconds one plain-Python run's emission to OpenLineage may take, end to end; past that it is "
+        "given up with a warning (the run is stored all the same).",
+    ),
+    (
         "COLUMNS",
         "the terminal's width",
         "The width of the `mltrace` command's tables and trees; when the output is not a terminal and "
