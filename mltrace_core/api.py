@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from mltrace_core import stores
+from mltrace_core import olemit, stores
 from mltrace_core.artifacts import load, save
 from mltrace_core.capture import Spec, decorate
 from mltrace_core.entities.component import STALENESS_THRESHOLD, Component
@@ -90,7 +90,7 @@ def log_component_run(
             component_run.add_input(IOPointer(pointer, version=version))
     if component_run.staleness_threshold is None and staleness_threshold != STALENESS_THRESHOLD:
         component_run.staleness_threshold = staleness_threshold
-    return store.log(component_run)
+    return olemit.log(store, component_run)
 
 
 def register(
@@ -153,7 +153,7 @@ def run(
         raise
     finally:
         cr.set_end_timestamp()
-        (store or default_store()).log(cr)
+        olemit.log(store or default_store(), cr)
 
 
 def create_random_ids(num_outputs: int = 1) -> list[str]:

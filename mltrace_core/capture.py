@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrace_core import artifacts, gitinfo, stores
+from mltrace_core import artifacts, gitinfo, olemit, stores
 from mltrace_core import validation as valid
 from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.entities.io_pointer import IOPointer
@@ -211,7 +211,7 @@ class _Call:
         if spec.owner is not None:
             spec.owner._create_in(store)
         try:
-            store.log(cr)
+            olemit.log(store, cr)
         except InvalidInputError as exc:  # found after the fact: never raised into the pipeline
             log.warning("mltrace: run of %r not logged: %s", spec.component, exc)
 
