@@ -105,6 +105,28 @@ class TracingMixin:
     def execute(self, context):
         return self._traced_call(super().execute, context)
 
+    # -- OpenLineage: called by the OpenLineage provider (only where it is installed) -----------------
+    def get_openlineage_facets_on_start(self):
+        """The try's declared pointers, for the provider's START event (see ``ollineage``)."""
+        return self._openlineage("on_start", "get_openlineage_facets_on_start")
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The pointers mltrace stored for the try, for the provider's COMPLETE event."""
+        return self._openlineage("on_end", "get_openlineage_facets_on_complete", task_instance)
+
+    def get_openlineage_facets_on_failure(self, task_instance):
+        """The failed try's inputs (no outputs, as mltrace stores it), for the provider's FAIL event."""
+        return self._openlineage("on_end", "get_openlineage_facets_on_failure", task_instance)
+
+    def _openlineage(self, view: str, method: str, *args):
+        own = getattr(super(), method, None)
+        own_lineage = own(*args) if callable(own) else None
+        with guard(f"describing {self.task_id} to OpenLineage"):
+            from mltrace_airflow.task import ollineage
+
+            return getattr(ollineage, view)(self, own_lineage)
+        return own_lineage
+
     def resume_execution(self, next_method, next_kwargs, context):
         return self._traced_call(super().resume_execution, context, next_method, next_kwargs)
 
@@ -117,6 +139,7 @@ class TracingMixin:
         if not _enabled():
             return call(*args, context) if args else call(context)
         context[_ACTIVE] = True
+        self._mltrace_done = None  # (record, run id) of this try once built: what OpenLineage is told
         current = None
         with guard(f"collecting the inputs of {self.task_id}", strict=config.strict()):
             current = _Try(self, context["ti"])
@@ -154,7 +177,9 @@ class TracingMixin:
                 notes=handle.notes,
                 code_version=handle.code_version,
             )
-            deliver_try(record, self.mltrace_conn_id, strict=strict, by_operator=True)
+            self._mltrace_done = (record, None)
+            run_id = deliver_try(record, self.mltrace_conn_id, strict=strict, by_operator=True)
+            self._mltrace_done = (record, run_id)
 
 
 def _enabled() -> bool:
