@@ -117,6 +117,20 @@ OPTIONS: tuple[Option, ...] = (
         example="http://marquez:3000/lineage/job/{namespace}/{job}",
     ),
     Option(
+        "ingestion_key",
+        "string",
+        None,
+        "A secret that lets an OpenLineage producer (the Airflow OpenLineage provider, Spark, dbt, the "
+        "Python client) or a remote mltrace client write to mltrace over HTTP without an Airflow account: "
+        "``POST /mltrace/api/v1/lineage``, ``/api/v1/lineage/batch`` and ``/api/runs`` accept "
+        "``Authorization: Bearer <key>`` (what OpenLineage's ``api_key`` auth sends). Compared in constant "
+        "time, never logged or shown. Sensitive: set it with ``AIRFLOW__MLTRACE__INGESTION_KEY_CMD`` or "
+        "``_SECRET`` (a secrets backend) rather than in plain text. Unset: only an Airflow token of a user "
+        "allowed to edit assets may write.",
+        example="a-long-random-string",
+        sensitive=True,
+    ),
+    Option(
         "disabled",
         "boolean",
         "False",
@@ -206,6 +220,11 @@ def openlineage_namespace() -> str:
 
     value = conf.get("openlineage", "namespace", fallback="")
     return value or os.environ.get("OPENLINEAGE_NAMESPACE", olids.DEFAULT_NAMESPACE)
+
+
+def ingestion_key() -> str | None:
+    """``[mltrace] ingestion_key`` (sensitive: Airflow's ``_CMD``/``_SECRET`` forms apply), or ``None``."""
+    return _get("ingestion_key")
 
 
 # -- reading ------------------------------------------------------------------------------------------------

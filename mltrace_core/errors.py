@@ -14,6 +14,7 @@ __all__ = [
     "StoreUnavailableError",
     "SchemaError",
     "AmbiguousAddressError",
+    "InvalidFieldError",
     "InvalidEventError",
 ]
 
@@ -58,11 +59,15 @@ class AmbiguousAddressError(InvalidInputError):
         self.candidates = candidates
 
 
-class InvalidEventError(InvalidInputError):
-    """An OpenLineage event mltrace cannot take (a required field missing, a malformed value, a name over
-    the limits); ``field`` names where, as a JSON path (``run.runId``, ``inputs[2].name``). Nothing of
-    the event is written."""
+class InvalidFieldError(InvalidInputError):
+    """A document sent to mltrace (an OpenLineage event, a run over HTTP) with a field it cannot take: a
+    required field missing, a malformed value, a name over the limits; ``field`` names where, as a JSON
+    path (``run.runId``, ``inputs[2].name``, ``start``). Nothing of it is written."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class InvalidEventError(InvalidFieldError):
+    """An OpenLineage event mltrace cannot take (see :class:`InvalidFieldError`)."""

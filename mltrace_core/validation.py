@@ -232,9 +232,18 @@ def point_in_time(value: object, what: str = "as_of", now: datetime | None = Non
             return current - timedelta(seconds=int(ago.group(1)) * _UNIT_SECONDS[ago.group(2)])
         except OverflowError:
             raise InvalidInputError(f"{what} {typed!r} is further back than any time") from None
+    if not _ISO.fullmatch(typed):
+        raise InvalidInputError(f"{what} must be {TIME_HELP}, not {typed[:60]!r}")
+    return iso_time(typed, what)
+
+
+def iso_time(value: str, what: str = "time") -> datetime:
+    """An aware UTC datetime from an ISO-8601 text (``Z`` or an offset; no zone means UTC; a date alone
+    means its midnight; fractions of up to 9 digits, cut to microseconds): times in files and bodies."""
+    typed = value.strip()
     iso = _ISO.fullmatch(typed)
     if not iso:
-        raise InvalidInputError(f"{what} must be {TIME_HELP}, not {typed[:60]!r}")
+        raise InvalidInputError(f"{what} must be an ISO-8601 time (2026-03-01T14:00:00Z), not {typed[:60]!r}")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = iso.groups()
     try:
         zone = timezone.utc

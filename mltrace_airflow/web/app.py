@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mltrace_airflow import __version__, config
-from mltrace_airflow.web import api, auth, errors, pages
+from mltrace_airflow.web import api, auth, errors, ingest, pages, writes
 from mltrace_airflow.web.links import Links, catalogue_url
 from mltrace_core import MltraceError, Store, StoreUnavailableError, formats, stores
 
@@ -113,7 +113,6 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # nothing without auth: the route list is not worth an exception
-        dependencies=[auth.can_view],  # every route: pages, API and static files
     )
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -151,14 +150,19 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     app.state.store = store
     app.state.render = render
     errors.install(app, render)
-    app.include_router(api.router, prefix="/api")
-    app.include_router(pages.router)
+    # Writes from programs (OpenLineage producers, remote mltrace clients): the ingestion key or an editor's
+    # token (auth.require_writer). Everything else -- pages, the read API, static files -- needs a user
+    # allowed to view plugins (auth.can_view).
+    app.include_router(ingest.router)
+    app.include_router(writes.router)
+    app.include_router(api.router, prefix="/api", dependencies=[auth.can_view])
+    app.include_router(pages.router, dependencies=[auth.can_view])
 
-    @app.get("/static/{filename}", include_in_schema=False)
+    @app.get("/static/{filename}", include_in_schema=False, dependencies=[auth.can_view])
     def static(filename: str) -> FileResponse:
         return _static_file(STATIC, filename)
 
-    @app.get("/static/vendor/{filename}", include_in_schema=False)
+    @app.get("/static/vendor/{filename}", include_in_schema=False, dependencies=[auth.can_view])
     def vendor(filename: str) -> FileResponse:
         return _static_file(STATIC / "vendor", filename)
 

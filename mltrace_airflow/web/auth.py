@@ -4,6 +4,11 @@
   user allowed to view plugins (FAB: "can read on Plugins", by default the Op and Admin roles).
 - Edit (flag/unflag): the asset edit permission (``is_authorized_asset(method="PUT")``; FAB: "can edit on
   Assets", Op and Admin). A pointer is what Airflow calls an asset, and flagging one annotates it.
+- Write (OpenLineage ingestion, the HTTP write API): ``Authorization: Bearer`` with either the ingestion
+  key (``[mltrace] ingestion_key``, compared in constant time) or an Airflow token of a user allowed to
+  edit. No cookie: producers are programs, and a cookie would ride along on requests other sites start.
+  Without credentials, or with ones that are neither, 401; a user without the permission, 403. These
+  routes are outside ``can_view`` (a producer holding the key is no Airflow user).
 
 The browser authenticates with Airflow's ``_token`` cookie (a JWT set at login); scripts send
 ``Authorization: Bearer``. A cookie rides along on requests other sites trigger, so every write made with
@@ -15,9 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
 
 from fastapi import Depends, HTTPException, Request, status
 
+from mltrace_airflow import config
 from mltrace_airflow.compat import (
     COOKIE_NAME_JWT_TOKEN,
     AccessView,
@@ -30,6 +38,12 @@ from mltrace_airflow.compat import (
 
 CSRF_FIELD = "csrf_token"
 EDIT_DENIED = "Flagging and unflagging outputs needs the permission to edit assets."
+WRITE_DENIED = "Writing lineage to mltrace needs the permission to edit assets (or the ingestion key)."
+NOT_AUTHENTICATED = (
+    "Send Authorization: Bearer with the ingestion key ([mltrace] ingestion_key) or an Airflow token "
+    "(POST /auth/token)."
+)
+KEY_TTL = 10.0  # seconds the ingestion key is kept before it is read again (a _CMD runs a command)
 
 can_view = Depends(requires_access_view(AccessView.PLUGINS))
 
@@ -82,3 +96,49 @@ def check_json_write(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "Send a JSON body (application/json).")
+
+
+class _KeyCache:
+    """``[mltrace] ingestion_key``, read at most every :data:`KEY_TTL` seconds: reading it may run a
+    command (``_CMD``) or ask a secrets backend (``_SECRET``), too slow for every event."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: tuple[str | None, float] | None = None
+
+    def get(self) -> str | None:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._value[1] > KEY_TTL:
+                self._value = (config.ingestion_key(), time.monotonic())
+            return self._value[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+ingestion_key = _KeyCache()
+
+
+async def require_writer(request: Request) -> None:
+    """A dependency of the write routes: the ingestion key, or a token of a user allowed to edit."""
+    token = _bearer(request)
+    if token is None:
+        raise _unauthenticated(NOT_AUTHENTICATED)
+    key = ingestion_key.get()
+    if key and hmac.compare_digest(
+        token.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")
+    ):
+        return
+    try:
+        user = await get_auth_manager().get_user_from_token(token)
+    except Exception:  # expired, forged, not a JWT at all (a wrong key): not authenticated, say no more
+        raise _unauthenticated(
+            "The bearer token is neither the ingestion key nor a valid Airflow token."
+        ) from None
+    if not may_edit(user):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, WRITE_DENIED)
+
+
+def _unauthenticated(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})

@@ -10,12 +10,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 
-from mltrace_core import InvalidInputError, MltraceError, NotFoundError, SchemaError, StoreUnavailableError
+from mltrace_core import (
+    InvalidFieldError,
+    InvalidInputError,
+    MltraceError,
+    NotFoundError,
+    SchemaError,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
 STATUS = (
     (NotFoundError, 404),
+    (InvalidFieldError, 422),  # a well-formed document with a field mltrace cannot take (it is named)
     (InvalidInputError, 400),
     (StoreUnavailableError, 503),
     (SchemaError, 503),
@@ -25,6 +33,8 @@ TITLES = {
     401: "Not logged in",
     403: "Not allowed",
     404: "Not found",
+    413: "Too large",
+    422: "Cannot be taken",
     503: "Store unavailable",
 }
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from mltrace_core import validation as valid
@@ -34,10 +34,6 @@ from mltrace_core.naming import pointer_of_dataset
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 TERMINAL_TYPES = ("COMPLETE", "ABORT", "FAIL")
-_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
 _QUERY_SUFFIX = re.compile(r"\.(?:manual_)?query\.\d+")
 
 
@@ -225,35 +221,12 @@ def _time(data: dict) -> datetime:
 
 
 def parse_time(text: str, where: str = "time") -> datetime:
-    """An RFC 3339 / ISO-8601 date-time: ``Z`` or an offset (none means UTC), any fraction of a second
-    (nanoseconds are cut to microseconds), ``T`` or a space between date and time."""
-    match = _TIME.fullmatch(text.strip())
-    if match is None:
-        raise InvalidEventError(where, f"must be an ISO-8601 date-time, not {_show(text)}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    """An RFC 3339 / ISO-8601 date-time (``validation.iso_time``: ``Z`` or an offset, none means UTC,
+    nanoseconds cut to microseconds)."""
     try:
-        ts = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour),
-            int(minute),
-            int(second or 0),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=_zone(zone),
-        )
-        return ts.astimezone(timezone.utc)
-    except (ValueError, OverflowError) as exc:
-        raise InvalidEventError(where, f"is not a valid date-time ({exc})") from None
-
-
-def _zone(zone: str | None) -> timezone:
-    if zone is None or zone in ("Z", "z"):
-        return timezone.utc
-    sign = -1 if zone[0] == "-" else 1
-    digits = zone[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+        return valid.iso_time(text, where)
+    except InvalidInputError as exc:
+        raise InvalidEventError(where, _reason(exc, where)) from None
 
 
 def _datasets(data: dict, key: str) -> tuple[Pointer, ...]:

@@ -1,7 +1,11 @@
 """Nothing without auth: every route of the app (found by walking the app, so new routes are covered)
 refuses anonymous users (401), users without the plugin view permission (403), and read-only users
 on writes (403). Airflow's real security dependencies and a real SimpleAuthManager decide; only the
-user is supplied. The same checks with real logins and the FAB auth manager: test_e2e_browser.py."""
+user is supplied. The same checks with real logins and the FAB auth manager: test_e2e_browser.py.
+
+The routes programs write to (OpenLineage ingestion, the HTTP write API) take a bearer credential only
+-- the ingestion key or an editor's token -- and are checked in test_ingest.py; here, that anonymous
+callers get 401 there too and that no other route is left without its dependency."""
 
 from __future__ import annotations
 
@@ -35,7 +39,37 @@ def every_route() -> list[tuple[str, str]]:
     return sorted(routes)
 
 
-ROUTES = every_route()
+ALL_ROUTES = every_route()
+# Written to by programs with a bearer credential (auth.require_writer): no user, no cookie.
+WRITER_ROUTES = [
+    (m, u)
+    for m, u in ALL_ROUTES
+    if u
+    in (
+        f"{ROOT}/api/v1/lineage",
+        f"{ROOT}/api/v1/lineage/batch",
+        f"{ROOT}/api/runs",
+        f"{ROOT}/api/components",
+    )
+    and m == "POST"
+]
+ROUTES = [r for r in ALL_ROUTES if r not in WRITER_ROUTES]
+
+
+def test_every_route_has_its_auth_dependency():
+    from mltrace_airflow.web import auth
+
+    for route in create_app(lambda: None).routes:
+        calls = {d.call for d in route.dependant.dependencies}
+        writer = any((m, ROOT + route.path) in WRITER_ROUTES for m in route.methods)
+        assert (auth.require_writer in calls) if writer else (auth.can_view.dependency in calls), route.path
+    assert len(WRITER_ROUTES) == 4
+
+
+@pytest.mark.parametrize(("method", "url"), WRITER_ROUTES)
+def test_anonymous_writers_get_401(anonymous, method, url):
+    r = anonymous.post(url, json={})
+    assert r.status_code == 401 and "ingestion key" in r.json()["detail"]
 
 
 def _no_store():
