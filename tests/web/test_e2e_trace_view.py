@@ -36,6 +36,13 @@ def lineages(airflow) -> dict[str, Layered]:
         store.dispose()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def admin(airflow, browser) -> None:
+    """Every test here browses as an admin (whatever the test before this module logged in as)."""
+    af, _ = airflow
+    login(browser, af.base, "admin")
+
+
 def open_trace(browser, base: str, output: str) -> None:
     browser.get(base + "/mltrace/trace?output=" + quote(output, safe=""))
     wait(browser, lambda d: d.execute_script("return !!(window.mltraceGraph && window.mltraceGraph.readyAt)"))
@@ -90,7 +97,6 @@ def test_901_runs_open_by_component_and_expand_in_place(airflow, browser, lineag
 
     af, _ = airflow
     mid = lineages["mid"]
-    login(browser, af.base, "admin")
     open_trace(browser, af.base, mid.output)
     assert graph(browser, "g.mode") == "component"
     comps = browser.find_elements(By.CSS_SELECTOR, ".mltrace-node.mltrace-component")
