@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from mltrace_core import olemit, stores
+from mltrace_core import config, olemit, remote, stores
 from mltrace_core.artifacts import load, save
 from mltrace_core.capture import Spec, decorate
 from mltrace_core.entities.component import STALENESS_THRESHOLD, Component
@@ -39,14 +39,19 @@ def default_store() -> Store:
 
 
 # -- the store ------------------------------------------------------------------------------------
-def set_address(address: str) -> None:
-    """mltrace 0.17: log to the mltrace server at ``address`` instead of a database. Here that is the
-    HTTP write API of the Airflow API server, specified and built with issue 11 (OpenLineage ingestion);
-    until it lands this raises."""
-    raise NotImplementedError(
-        "set_address (logging over HTTP to the mltrace web API) arrives with issue 11; "
-        "until then use set_db_uri, or DB_URI / MLTRACE_DB_URI in the environment"
-    )
+def set_address(address: str | None) -> None:
+    """mltrace 0.17: log to the mltrace server at ``address`` instead of a database. Here: the mltrace web
+    API on the Airflow API server (``http://host:8080``, or a bare host: port 8080), with the credential
+    in ``MLTRACE_API_KEY``; the same as setting ``MLTRACE_API_URL``. Runs and components are then written
+    over HTTP (bounded, spooled when the server cannot take them, never doubled: :mod:`.remote`); queries
+    still read the store. ``None`` goes back to the database."""
+    config.set_api_url(address)
+
+
+def writer(store: Store | None = None):
+    """Where the module API writes: ``store`` if given, else the web API when an address is set
+    (:func:`set_address`, ``MLTRACE_API_URL``), else :func:`default_store`."""
+    return store or remote.current() or default_store()
 
 
 def clean_db() -> None:
@@ -57,11 +62,11 @@ def clean_db() -> None:
 # -- logging --------------------------------------------------------------------------------------
 def create_component(name: str, description: str = "", owner: str = "", tags: Iterable[str] = ()) -> None:
     """Create a component, or update the description/owner given (non-empty) and add the tags."""
-    default_store().create_component(name, description, owner, tags)
+    writer().create_component(name, description, owner, tags)
 
 
 def tag_component(component_name: str, tags: Iterable[str]) -> None:
-    default_store().tag_component(component_name, tags)
+    writer().tag_component(component_name, tags)
 
 
 def log_component_run(
@@ -69,12 +74,13 @@ def log_component_run(
     set_dependencies_from_inputs: bool = True,
     staleness_threshold: int = STALENESS_THRESHOLD,
 ) -> int:
-    """Log a finished run; return its id. A missing component is created.
+    """Log a finished run; return its id (``None`` when it was logged over HTTP and the server could not
+    take it now: it is spooled, see :func:`set_address`). A missing component is created.
 
     Lineage always follows the inputs (the one rule, ``write.py``): ``set_dependencies_from_inputs=False``
     cannot turn it off (a warning says so). Components named with ``set_upstream`` become inputs: the
     outputs of their latest runs, at the versions those wrote."""
-    store = default_store()
+    store = writer()
     if not set_dependencies_from_inputs:
         log.warning(
             "mltrace: lineage always follows a run's inputs; set_dependencies_from_inputs=False is ignored"
@@ -153,7 +159,7 @@ def run(
         raise
     finally:
         cr.set_end_timestamp()
-        olemit.log(store or default_store(), cr)
+        olemit.log(writer(store), cr)
 
 
 def create_random_ids(num_outputs: int = 1) -> list[str]:

@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltrace_core import artifacts, gitinfo, olemit, stores
+from mltrace_core import artifacts, gitinfo, olemit, remote, stores
 from mltrace_core import validation as valid
 from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.entities.io_pointer import IOPointer
@@ -207,7 +207,7 @@ class _Call:
         cr.git_tags = tags
         cr.code_snapshot = _source(self.fn)
         cr.staleness_threshold = spec.staleness_threshold
-        store = spec.store or stores.get()
+        store = spec.store or remote.current() or stores.get()  # api.writer's choice
         if spec.owner is not None:
             spec.owner._create_in(store)
         try:

@@ -416,13 +416,18 @@ spool_dir = click.option(
 def replay(ctx: Context, directory: str | None) -> None:
     """Write spooled runs into the store (idempotent: a run already there is not written twice). With
     --dir, every run in that directory; without, the runs meant for this store in the default spool and
-    its subdirectories (runs meant for another store are left where they are)."""
+    its subdirectories (runs meant for another store are left where they are). With MLTRACE_API_URL set
+    and no --db-uri, into the mltrace web API at that address (runs spooled by logging over HTTP)."""
+    from mltrace_core import remote
+
     pending = replayed = rejected = other = 0
     left: list[str] = []
+    over_http = remote.current() if ctx.db_uri is None else None
+    target = remote.replay_sender(over_http) if over_http is not None else ctx.store
     boxes = [Spool(directory)] if directory is not None else Spool().subspools()
     for box in boxes:
         pending += len(box.pending())
-        result = box.replay(ctx.store, match_store=directory is None)
+        result = box.replay(target, match_store=directory is None)
         replayed, rejected, other = (
             replayed + result.replayed,
             rejected + result.rejected,

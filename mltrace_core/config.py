@@ -14,6 +14,10 @@
   through openlineage-python's client (``$OPENLINEAGE_URL`` or the client's config file, see
   :func:`openlineage_configured`), and ``$MLTRACE_OPENLINEAGE_TIMEOUT``, the bound on one emission.
 
+- logging over HTTP (code without database credentials): ``set_address()`` > ``$MLTRACE_API_URL``, the
+  Airflow API server serving mltrace, with ``$MLTRACE_API_KEY`` (the ingestion key or an Airflow token)
+  and ``$MLTRACE_API_TIMEOUT`` (seconds a write may take, default 10); see :func:`api_url`.
+
 The one place that also knows how users spell database URIs (:func:`normalize_uri`).
 """
 
@@ -30,6 +34,48 @@ from pathlib import Path
 _uri_override: str | None = None
 
 DRIVER_POSTGRES = "postgresql+psycopg2"
+
+
+_address_override: str | None = None
+API_PORT = 8080  # the Airflow API server's default port, for an address given as a bare host
+
+
+def set_api_url(address: str | None) -> None:
+    """Log runs over HTTP to the mltrace web API at ``address`` from now on (``None``: back to
+    ``$MLTRACE_API_URL``, or to the database)."""
+    global _address_override
+    _address_override = address.strip() if address and address.strip() else None
+
+
+def api_url() -> str | None:
+    """Where the module API logs runs over HTTP: :func:`set_api_url`'s address, else ``$MLTRACE_API_URL``;
+    ``None``: it writes to the store (:func:`get_db_uri`). Normalised to the mltrace app's base URL:
+    ``http://HOST:8080/mltrace`` for a bare host (mltrace 0.17's ``set_address("10.0.0.5")``), and
+    ``/mltrace`` appended to an Airflow URL that does not end with it."""
+    raw = _address_override or os.environ.get("MLTRACE_API_URL", "").strip()
+    if not raw:
+        return None
+    if "://" not in raw:
+        host = raw.strip("/")
+        raw = f"http://{host}" if ":" in host.split("/")[0] else f"http://{host}:{API_PORT}"
+    base = raw.rstrip("/")
+    return base if base.endswith("/mltrace") else base + "/mltrace"
+
+
+def api_key() -> str | None:
+    """``$MLTRACE_API_KEY``: the bearer credential of :func:`api_url` (the ingestion key or an Airflow token)."""
+    return os.environ.get("MLTRACE_API_KEY", "").strip() or None
+
+
+def api_timeout() -> float:
+    """Seconds one write over HTTP may take, end to end: ``$MLTRACE_API_TIMEOUT``, else 10 (a value that is
+    not a number in (0, 3600] is ignored)."""
+    raw = os.environ.get("MLTRACE_API_TIMEOUT", "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        return 10.0
+    return value if 0 < value <= 3600 else 10.0
 
 
 def set_db_uri(uri: str | None) -> None:

@@ -223,6 +223,24 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "given up with a warning (the run is stored all the same).",
     ),
     (
+        "MLTRACE_API_URL",
+        "unset",
+        "The mltrace web API to log runs to over HTTP instead of the database (the Airflow API server, "
+        "`http://host:8080`; a bare host means port 8080). `set_address()` wins over it. See "
+        "[logging over HTTP](openlineage.md#logging-over-http).",
+    ),
+    (
+        "MLTRACE_API_KEY",
+        "unset",
+        "The bearer credential sent with `MLTRACE_API_URL`: the ingestion key (`[mltrace] ingestion_key`) or "
+        "an Airflow token of a user allowed to edit assets.",
+    ),
+    (
+        "MLTRACE_API_TIMEOUT",
+        "`10`",
+        "Seconds one write over HTTP may take, end to end; past that the run is spooled with a warning.",
+    ),
+    (
         "COLUMNS",
         "the terminal's width",
         "The width of the `mltrace` command's tables and trees; when the output is not a terminal and "

@@ -297,9 +297,15 @@ def test_test_uri_is_a_throwaway_store():
     assert config.normalize_uri("test").startswith("sqlite:///")
 
 
-def test_set_address_waits_for_issue_11():
-    with pytest.raises(NotImplementedError, match="issue 11"):
-        mltrace.set_address("10.0.0.1")
+def test_set_address_logs_over_http_to_the_host():
+    # 0.17 swapped the host of its server database; here the host's mltrace web API takes the writes
+    # (tests/web/test_remote.py logs through a real server).
+    mltrace.set_address("10.0.0.1")
+    try:
+        assert config.api_url() == "http://10.0.0.1:8080/mltrace"
+    finally:
+        mltrace.set_address(None)
+    assert config.api_url() is None
 
 
 # -- 6. errors -----------------------------------------------------------------------------------------

@@ -104,3 +104,52 @@ class HungServer:
         self.sock.close()
         for conn in self.held:
             conn.close()
+
+
+class AppServer:
+    """An ASGI app (the mltrace web app, mounted as the API server mounts it) served over real HTTP by
+    uvicorn on a free loopback port, in a thread of this process: for clients that speak HTTP themselves
+    (``mltrace_core.remote``, openlineage-python's client). ``delay``: seconds every answer waits after
+    the app has done its work (a server that commits, then answers too late). ``port``: a given one (a
+    server that comes back where it was)."""
+
+    def __init__(self, app, delay: float = 0.0, port: int | None = None) -> None:
+        import uvicorn
+
+        self.port = port or free_port()
+        self.delay = delay
+        config = uvicorn.Config(
+            self._delayed(app), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="app-server", daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _delayed(self, app):
+        async def delayed(scope, receive, send):
+            import asyncio
+
+            async def late(message):
+                if message["type"] == "http.response.start" and self.delay:
+                    await asyncio.sleep(self.delay)
+                await send(message)
+
+            await app(scope, receive, late)
+
+        return delayed
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
