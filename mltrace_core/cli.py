@@ -12,7 +12,7 @@ import click
 
 from mltrace_core import stores
 from mltrace_core import validation as valid
-from mltrace_core.errors import MltraceError
+from mltrace_core.errors import InvalidEventError, InvalidInputError, MltraceError
 from mltrace_core.spool import Spool
 from mltrace_core.store import Store
 
@@ -356,18 +356,104 @@ def export_runs(ctx: Context, fmt: str, since: str | None, component: str | None
 
 
 @contextmanager
-def _progress(total: int, visible: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar on the terminal (stderr), or nothing when stderr is not one."""
+def _progress(
+    total: int, visible: bool, what: str = "runs", size: bool = False
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on the terminal (stderr), or nothing when stderr is not one. It counts ``what``
+    (``size``: bytes, shown as sizes) and moves by what the returned function is given."""
     if not visible:
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    count = DownloadColumn() if size else MofNCompleteColumn()
+    columns = ("{task.description}", BarColumn(), count, TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("runs", total=total)
+        task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+INGEST_BATCH = 1000  # events per transaction
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@pass_ctx
+def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Load OpenLineage events from PATHS into the store: JSON Lines files (OpenLineage's file transport
+    with append, or mltrace export --openlineage), directories of one-event files (the file transport's
+    default), files of one event or an array of them, any of them gzipped (.gz). Events merge into runs as
+    the ingestion endpoint merges them; loading the same events again changes nothing. A line or file that
+    is not an event is reported with its place (FILE:LINE) and the rest is still loaded; the exit status
+    is then 1."""
+    from mltrace_core.openlineage import IngestResult, parse
+    from mltrace_core.openlineage.files import Malformed, files, read
+
+    found = files(list(paths))
+    total = sum(p.stat().st_size for p in found)
+    done = IngestResult()
+    rejected = 0
+    batch: list[tuple[str, object]] = []
+
+    def flush() -> None:
+        nonlocal done, rejected
+        if not batch:
+            return
+        result, refused = _ingest_batch(ctx.store, batch)
+        done, rejected = done + result, rejected + len(refused)
+        for where, reason in refused:
+            click.echo(f"{where}: {reason}", err=True)
+        batch.clear()
+
+    with _progress(total, sys.stderr.isatty(), "events", size=True) as advance:
+        for path in found:
+            offset = [0]
+
+            def moved(position: int, offset=offset) -> None:
+                advance(position - offset[0])
+                offset[0] = position
+
+            for where, data in read(path, moved):
+                if isinstance(data, Malformed):
+                    click.echo(f"{where}: {data.reason}", err=True)
+                    rejected += 1
+                    continue
+                try:
+                    batch.append((where, parse(data)))
+                except InvalidEventError as exc:
+                    click.echo(f"{where}: {exc}", err=True)
+                    rejected += 1
+                    continue
+                if len(batch) >= INGEST_BATCH:
+                    flush()
+        flush()
+    click.echo(
+        f"Ingested {done.events} events from {len(found)} files: {done.written} runs written, "
+        f"{done.pending} pending (not ended), {done.folded} SQL queries folded into their task, "
+        f"{done.acknowledged} acknowledged without a run"
+        + (f"; {rejected} rejected (above)" if rejected else "")
+    )
+    if rejected:
+        sys.exit(1)
+
+
+def _ingest_batch(store: Store, batch: list) -> tuple:
+    """Ingest ``batch`` ((place, event) pairs) in one transaction; if the store refuses it, event by event,
+    so that only the culprits are left out. Returns the result and the refused (place, reason) pairs."""
+    from mltrace_core.openlineage import IngestResult
+
+    try:
+        return store.ingest([event for _, event in batch]), []
+    except InvalidInputError:
+        pass
+    result, refused = IngestResult(), []
+    for where, event in batch:
+        try:
+            result = result + store.ingest([event])
+        except InvalidInputError as exc:
+            refused.append((where, str(exc)))
+    return result, refused
 
 
 @cli.group()

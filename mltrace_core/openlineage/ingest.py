@@ -36,6 +36,11 @@ from mltrace_core.openlineage.events import DatasetEvent, Event, JobEvent, RunEv
 from mltrace_core.runs import RunRecord
 from mltrace_core.write import component_id, pointer_ids, write_run
 
+
+def write_runs(session: Session, records: list[RunRecord]) -> list[int]:  # TODO: write.write_runs (issue 9)
+    return [write_run(session, rec) for rec in records]
+
+
 _LOCK_CLASS = 0x6D6C6F6C  # "mlol": the advisory lock space of OpenLineage runs
 
 
@@ -114,6 +119,7 @@ class _Batch:
         self.rows = self._rows_by_ol_id(uuids + sorted(parents))
         self.upserts: dict[str, tuple[str | None, str]] = {}
         self.deletes: set[str] = set()
+        self.records: list[RunRecord] = []  # written at the end, in this order
         self.held = self._held(uuids)  # query runs waiting for their task: parent uuid -> states
         queries = [s for s in merged.values() if s.query and s.parent is not None]
         for state in queries:
@@ -126,13 +132,14 @@ class _Batch:
             if state.ended:
                 self._ended(state, key)
             elif statuses.get(key) in TERMINAL:
-                write_run(session, state.record(key))  # a late event of a written run: what it adds
+                self.records.append(state.record(key))  # a late event of a written run: what it adds
                 self.deletes.add(state.run_id)
                 self.written += 1
             else:
-                write_run(session, state.record(key, pointers=False))  # the `running` placeholder
+                self.records.append(state.record(key, pointers=False))  # the `running` placeholder
                 self.upserts[state.run_id] = (None, st.to_json(state))
                 self.pending += 1
+        _write(session, self.records)
         self._save()
 
     def _key(self, state: st.RunState) -> str:
@@ -150,7 +157,7 @@ class _Batch:
             self.upserts.pop(child.run_id, None)
             self.folded += 1
             self.pending -= child.run_id in self._held_now
-        write_run(self.session, state.record(key, extra_in, extra_out))
+        self.records.append(state.record(key, extra_in, extra_out))
         self.deletes.add(state.run_id)
         self.upserts.pop(state.run_id, None)
         self.written += 1
@@ -161,8 +168,7 @@ class _Batch:
         if row is not None and row[1] in TERMINAL:
             key, status, start, end, component = row
             ins, outs = state.datasets()
-            write_run(
-                self.session,
+            self.records.append(
                 RunRecord(
                     key=key,
                     component=component,
@@ -240,6 +246,11 @@ class _Batch:
                     for uuid, (parent, state) in sorted(self.upserts.items())
                 ],
             )
+
+
+def _write(session: Session, records: list[RunRecord]) -> None:
+    """Write (or merge) the batch's runs, in order, in the caller's transaction."""
+    write_runs(session, records)
 
 
 def _upsert(dialect: str):
