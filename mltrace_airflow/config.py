@@ -131,6 +131,15 @@ OPTIONS: tuple[Option, ...] = (
         sensitive=True,
     ),
     Option(
+        "hook_lineage",
+        "boolean",
+        "True",
+        "Add to each traced try (traced operators and the trace-every-task listener) the assets its hooks "
+        "reported to Airflow's hook-level lineage collector: files opened, copied or moved through "
+        "``ObjectStoragePath``, S3/GCS hook transfers, and the tables of SQL hooks' queries (parsed with the "
+        "OpenLineage provider's SQL parser when it is installed). Only the assets of that very try.",
+    ),
+    Option(
         "disabled",
         "boolean",
         "False",
@@ -225,6 +234,11 @@ def openlineage_namespace() -> str:
 def ingestion_key() -> str | None:
     """``[mltrace] ingestion_key`` (sensitive: Airflow's ``_CMD``/``_SECRET`` forms apply), or ``None``."""
     return _get("ingestion_key")
+
+
+def hook_lineage() -> bool:
+    """``[mltrace] hook_lineage``."""
+    return _boolean("hook_lineage")
 
 
 # -- reading ------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The mltrace Airflow plugin (entry point ``airflow.plugins``: ``mltrace``).
 
 It only wires things up: the web app (``mltrace_airflow.web.app.create_app``) mounted at ``/mltrace`` on the API server, a
-"mltrace" entry under Browse, a task-instance tab and a DAG-run tab, and the listener that traces every
-task. Nothing is built in the class body: each attribute is computed on first use in the process that
+"mltrace" entry under Browse, a task-instance tab and a DAG-run tab, the listener that traces every
+task, and the hook-lineage reader that makes Airflow's hook-lineage collector collect
+(``mltrace_airflow.task.hooklineage``; ``[mltrace] hook_lineage``). Nothing is built in the class body: each attribute is computed on first use in the process that
 asks (the API server asks for the app; task processes only for the listener), then reused.
 """
 
@@ -69,6 +70,18 @@ def _listeners() -> tuple[ModuleType, ...]:
         return ()
 
 
+def _hook_lineage_readers() -> list[type]:
+    """The reader that switches Airflow's hook-lineage collector on, unless ``[mltrace] hook_lineage`` is off
+    or tracing is disabled (read once per process, when Airflow loads the plugins)."""
+    from mltrace_airflow import config
+
+    if config.disabled() or not config.hook_lineage():
+        return []
+    from mltrace_airflow.task.hooklineage import MltraceHookLineageReader
+
+    return [MltraceHookLineageReader]
+
+
 class MltracePlugin(AirflowPlugin):
     """Lineage pages inside the Airflow UI, and the listener that traces every task."""
 
@@ -85,3 +98,7 @@ class MltracePlugin(AirflowPlugin):
     @property
     def listeners(self) -> list[ModuleType]:  # type: ignore[override]
         return list(_listeners())
+
+    @property
+    def hook_lineage_readers(self) -> list[type]:  # type: ignore[override]
+        return _hook_lineage_readers()

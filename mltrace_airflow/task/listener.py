@@ -3,7 +3,8 @@
 With ``[mltrace] trace_all_tasks = True`` (``AIRFLOW__MLTRACE__TRACE_ALL_TASKS=True``) every task try
 that ends in a task process (success, or failure, including a failure that will be retried) becomes
 one run, component ``<dag_id>.<task_id>``, with the task's ``inlets`` as inputs and its ``outlets``
-as outputs (Assets, named by their URI). It goes through the same code as the traced operators
+as outputs (Assets, named by their URI), plus what its hooks reported during the try (hook-level
+lineage, :mod:`mltrace_airflow.task.hooklineage`: the collector's state is noted when the try starts). It goes through the same code as the traced operators
 (:mod:`mltrace_airflow.task.tasktry`, :func:`~mltrace_airflow.task.delivery.deliver_try`),
 so the same try is the same run: a try a traced operator already logged is skipped.
 
@@ -11,7 +12,8 @@ Only task processes are traced: state changes made elsewhere (a task marked fail
 zombie reaped by the scheduler) carry no task object and no inlets, and a lineage write must never
 stall the scheduler or the API server.
 
-The module imports nothing heavy and holds no state besides Airflow's own, so the plugin can list it
+The module imports nothing heavy and holds no state besides Airflow's own (and the collector's state
+at the start of each try in progress), so the plugin can list it
 (``listeners=[mltrace_airflow.task.listener]``) and tests can register it directly.
 """
 
@@ -23,8 +25,18 @@ from airflow.listeners import hookimpl
 
 from mltrace_airflow import config
 from mltrace_airflow.compat import running_task_instance_class
-from mltrace_airflow.task import tasktry
+from mltrace_airflow.task import hooklineage, tasktry
 from mltrace_airflow.task.delivery import deliver_try, delivered_by_operator, guard
+
+# What the hook-lineage collector held when each try started (the collector is per process, never reset).
+_baselines: dict[str | None, hooklineage.Snapshot] = {}
+
+
+@hookimpl
+def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
+    with guard("noting the hook lineage collected before a try"):
+        if _tracing(task_instance) and config.hook_lineage():
+            _baselines[tasktry.try_key(task_instance)] = hooklineage.snapshot()
 
 
 @hookimpl
@@ -39,20 +51,26 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
 
 def _log_try(ti: Any, error: Any) -> None:
     with guard("tracing a task try (trace_all_tasks)"):
-        if config.disabled() or not config.trace_all_tasks() or not _in_task_process(ti):
+        if not _tracing(ti):
             return
+        baseline = _baselines.pop(tasktry.try_key(ti), hooklineage.Snapshot())
         if delivered_by_operator(tasktry.try_key(ti)):
             return  # a traced operator logged this try, with more than inlets/outlets
         task = ti.task
+        hook_in, hook_out = hooklineage.of_try(baseline) if config.hook_lineage() else ([], [])
         record = tasktry.build_record(
             ti,
             component=tasktry.component_name(task),
-            inputs=tasktry.lineage_pointers(task.inlets),
-            outputs=tasktry.lineage_pointers(task.outlets),
+            inputs=tasktry.lineage_pointers(task.inlets) + hook_in,
+            outputs=tasktry.lineage_pointers(task.outlets) + hook_out,
             end=getattr(ti, "end_date", None),
             error=error,
         )
         deliver_try(record, strict=False)  # a listener cannot fail a task: strict is for operators
+
+
+def _tracing(ti: Any) -> bool:
+    return not config.disabled() and config.trace_all_tasks() and _in_task_process(ti)
 
 
 def _in_task_process(ti: Any) -> bool:

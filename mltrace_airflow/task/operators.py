@@ -3,7 +3,8 @@
 ``traced(OperatorClass)`` returns a subclass that wraps ``execute`` (and ``resume_execution``, for
 deferrable operators): the try's declared inputs are collected (and optionally versioned) before the
 operator runs, and its run is written, with outputs on success or the error on failure, before the try
-ends. The task's own result, exception and timing are untouched: tracing errors are warnings (unless
+ends -- with what the try's hooks reported to Airflow's hook-lineage collector meanwhile (``ObjectStoragePath``
+reads and writes, S3/GCS transfers, SQL hooks' tables; :mod:`mltrace_airflow.task.hooklineage`). The task's own result, exception and timing are untouched: tracing errors are warnings (unless
 ``[mltrace] strict``), and ``[mltrace] disabled`` turns the wrapper into a plain call.
 """
 
@@ -27,7 +28,7 @@ from airflow.sdk.exceptions import (
 )
 
 from mltrace_airflow import config
-from mltrace_airflow.task import tasktry
+from mltrace_airflow.task import hooklineage, tasktry
 from mltrace_airflow.task.delivery import deliver_try, guard
 from mltrace_airflow.task.tasktry import RunHandle
 
@@ -75,6 +76,11 @@ class _Try:
             task.outlets
         )
         self.start = getattr(ti, "start_date", None) or datetime.now(timezone.utc)
+        # What the hook-lineage collector held when the try started: only what is reported after is its.
+        self.hook_baseline = None
+        with guard("noting the hook lineage collected before the try"):
+            if config.hook_lineage():
+                self.hook_baseline = hooklineage.snapshot()
 
 
 class TracingMixin:
@@ -165,12 +171,13 @@ class TracingMixin:
         strict = error is None and config.strict()
         with guard(f"logging the run of {self.task_id}", strict=strict):
             handle = current.handle
-            outputs = current.declared_outputs + handle.outputs
+            hook_in, hook_out = hooklineage.of_try(current.hook_baseline)
+            outputs = current.declared_outputs + handle.outputs + hook_out
             record = tasktry.build_record(
                 current.ti,
                 component=current.component,
                 tags=self.mltrace_tags,
-                inputs=current.inputs + handle.inputs,
+                inputs=current.inputs + handle.inputs + hook_in,
                 outputs=tasktry.with_versions(outputs) if current.hash_files else outputs,
                 start=current.start,
                 error=error,
