@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from mltrace_core import naming
+from mltrace_core import naming, olids
 from mltrace_core import validation as valid
 from mltrace_core.errors import IncompleteRunError, InvalidInputError
 from mltrace_core.records import ExternalIdentity
@@ -49,8 +49,9 @@ class RunRecord:
         start, end = valid.utc(self.start, "start timestamp"), valid.utc(self.end, "end timestamp")
         if end < start:
             raise InvalidInputError(f"{what} ends before it starts")
+        key = valid.name(self.key, "run key", 1200)
         return RunRecord(
-            key=valid.name(self.key, "run key", 1200),
+            key=key,
             component=valid.name(self.component, "component name"),
             start=start,
             end=end,
@@ -58,7 +59,7 @@ class RunRecord:
             notes=valid.text(self.notes, "notes"),
             code_version=valid.version(self.code_version),
             error=valid.text(self.error, "error", truncate=True) if self.error else None,
-            external=valid.external(self.external),
+            external=_with_openlineage_id(valid.external(self.external), key, start),
             component_tags=tuple(valid.name(t, "tag") for t in self.component_tags),
             inputs=_pointer_rows(self.inputs),
             outputs=_pointer_rows(self.outputs),
@@ -134,6 +135,17 @@ def _test_row(row) -> TestResult:
     return TestResult(
         phase, valid.name(name, "test name"), passed, valid.text(message, "test message", truncate=True)
     )
+
+
+def _with_openlineage_id(
+    external: ExternalIdentity | None, key: str, start: datetime
+) -> ExternalIdentity | None:
+    """Every run gets one OpenLineage run id: its own (an Airflow try's, an ingested run's), else -- for a run
+    known only to mltrace -- the one derived from its key and start (:func:`olids.run_id_of_key`), the id
+    its exports and emissions carry, so a run exported and ingested again is recognised as itself."""
+    if external is not None and (external.openlineage_run_id is not None or external.dag_id is not None):
+        return external
+    return replace(external or ExternalIdentity(), openlineage_run_id=olids.run_id_of_key(key, start))
 
 
 def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:

@@ -214,3 +214,6 @@ def test_export_then_ingest_gives_back_the_same_runs_and_lineage(store, pipeline
     before, after = comparable(store), comparable(empty_copy)
     assert len(before) == 5 and any(row[-1] for row in before.values())  # runs with lineage to keep
     assert after == before
+    # Ingested again into the store it came from, every run is recognised as itself: nothing doubles.
+    store.ingest([parse(e) for e in events])
+    assert comparable(store) == before

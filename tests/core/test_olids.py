@@ -59,17 +59,19 @@ def test_openlineage_identity_is_stored_merged_and_shown(store, log):
     assert store.get_recent_runs(5)[0].external.openlineage_run_id == run_id
     out = CliRunner().invoke(cli, ["--db-uri", store.uri, "inspect", str(rid)]).stdout
     assert f"openlineage run  {run_id} namespace=prod parent={parent}" in " ".join(out.split(" "))
-    # A run written first without it (a spooled record from before 0006) gains it when reported again.
-    old = ComponentRun("plain")
-    old.key = "uuid:one"
-    old.set_start_timestamp(at(5))
-    old.set_end_timestamp(at(6))
-    first = store.log(old)
-    assert store.get_component_run_information(first).external is None
-    late = str(uuid.uuid4())
-    old.external = ExternalIdentity(openlineage_run_id=late)
-    assert store.log(old) == first
-    assert store.get_component_run_information(first).external.openlineage_run_id == late
+    # A run known only to mltrace gets the id its exports carry (derived from its key and start), kept
+    # when the run is reported again.
+    plain = ComponentRun("plain")
+    plain.key = "uuid:one"
+    plain.set_start_timestamp(at(5))
+    plain.set_end_timestamp(at(6))
+    first = store.log(plain)
+    derived = olids.run_id_of_key("uuid:one", at(5))
+    assert store.get_component_run_information(first).external.openlineage_run_id == derived
+    plain.external = ExternalIdentity(openlineage_run_id=str(uuid.uuid4()))
+    assert store.log(plain) == first
+    assert store.get_component_run_information(first).external.openlineage_run_id == derived
+    assert "airflow" not in CliRunner().invoke(cli, ["--db-uri", store.uri, "inspect", str(first)]).stdout
 
 
 @pytest.mark.parametrize("bad", ["not-a-uuid", "", "1234", 42])

@@ -287,7 +287,7 @@ def test_run_page_shows_tests_git_tags_code_and_pointer_types(client, store):
     assert "<id>" not in page
 
 
-def test_run_page_shows_the_openlineage_run_id_and_links_to_the_catalogue(client, log, monkeypatch):
+def test_run_page_shows_the_openlineage_run_id_and_links_to_the_catalogue(client, log, store, monkeypatch):
     run_id = "0192f8a0-3c1e-7d4b-9a6e-1f2e3d4c5b6a"
     ext = ExternalIdentity("churn", AIRFLOW_RUN, "train", 1, -1, None, run_id, "prod ü", None)
     rid = log("churn.train", ["raw.csv"], ["model.pkl"], 0, external=ext)
@@ -300,6 +300,11 @@ def test_run_page_shows_the_openlineage_run_id_and_links_to_the_catalogue(client
     )
     page = get_page(client, f"{ROOT}/runs/{rid}")
     assert f"http://marquez:3000/lineage/job/prod%20%C3%BC/churn.train?run={run_id}" in page.hrefs
-    assert "OpenLineage run" not in get_page(client, f"{ROOT}/runs/{plain}").plain  # no id, no link
+    # A plain run has the id derived from its key, and its job is its component.
+    derived = store.get_component_run_information(plain).external.openlineage_run_id
+    assert (
+        f"http://marquez:3000/lineage/job/default/plain?run={derived}"
+        in get_page(client, f"{ROOT}/runs/{plain}").hrefs
+    )
     monkeypatch.setenv("AIRFLOW__MLTRACE__OPENLINEAGE_UI_URL", "javascript:alert(1)//{run_id}")
     assert not [h for h in get_page(client, f"{ROOT}/runs/{rid}").hrefs if "alert" in h]
