@@ -371,22 +371,17 @@ def _merge_pointers(session, run_id, start, end, before, inputs, outputs, ids) -
     when its end moved (a consumer may no longer be entitled to it)."""
     conn = session.connection()
     moved = (start, end) != before
-    have_in = dict(
-        conn.execute(
-            select(run_inputs.c.pointer_id, run_inputs.c.version).where(run_inputs.c.run_id == run_id)
-        ).all()
-    )
-    have_out = dict(
-        conn.execute(
-            select(run_outputs.c.pointer_id, run_outputs.c.version).where(run_outputs.c.run_id == run_id)
-        ).all()
-    )
+    have_in: dict[int, str | None] = {}
+    have_out: dict[int, str | None] = {}
+    for side, pid, version in conn.execute(_POINTERS_OF_RUN, {"rid": run_id}):
+        (have_out if side else have_in)[pid] = version
     new_in = [(ids[n], v) for n, v, _ in inputs if ids[n] not in have_in]
     versioned_in = [(ids[n], v) for n, v, _ in inputs if v is not None and have_in.get(ids[n], v) is None]
     new_out = [(ids[n], v) for n, v, _ in outputs if ids[n] not in have_out]
     versioned_out = [(ids[n], v) for n, v, _ in outputs if v is not None and have_out.get(ids[n], v) is None]
-    if moved:
+    if moved and have_in:
         conn.execute(update(run_inputs).where(run_inputs.c.run_id == run_id).values(start_ts=start))
+    if moved and have_out:
         conn.execute(
             update(run_outputs).where(run_outputs.c.run_id == run_id).values(start_ts=start, end_ts=end)
         )
@@ -401,8 +396,9 @@ def _merge_pointers(session, run_id, start, end, before, inputs, outputs, ids) -
             run_inputs.insert(),
             [{"run_id": run_id, "pointer_id": p, "version": v, "start_ts": start} for p, v in new_in],
         )
-    if new_in or versioned_in or moved:
-        conn.execute(delete(run_dependencies).where(run_dependencies.c.consumer_run_id == run_id))
+    if (new_in or versioned_in or moved) and (new_in or have_in):
+        if have_in:  # a run without inputs yet (a placeholder that ends) has no edges to drop
+            conn.execute(delete(run_dependencies).where(run_dependencies.c.consumer_run_id == run_id))
         conn.execute(_LINK_PRODUCERS, {"rid": run_id, "start": start})
     for pid, version in versioned_out:
         conn.execute(
@@ -423,8 +419,15 @@ def _merge_pointers(session, run_id, start, end, before, inputs, outputs, ids) -
         recompute |= set(have_out)  # its end moved: who it produced for is decided again
     if recompute:
         relink_pointers(session, sorted(recompute))
-    if new_out or moved:
+    if new_out or (moved and have_out):
         _relink_consumers(session, run_id, start, end)
+
+
+# A run's pointers, both sides at once: (0 = input | 1 = output, pointer id, version).
+_POINTERS_OF_RUN = text(
+    "SELECT 0, pointer_id, version FROM run_inputs WHERE run_id = :rid "
+    "UNION ALL SELECT 1, pointer_id, version FROM run_outputs WHERE run_id = :rid"
+)
 
 
 # Every reader of :pid linked from scratch by the lineage rule (the same rule as _LINK_PRODUCERS, with the

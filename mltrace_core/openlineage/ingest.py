@@ -26,7 +26,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core.formats import TERMINAL
@@ -108,25 +108,27 @@ class _Batch:
         uuids = sorted(by_run)
         parents = {e.parent.run_id for es in by_run.values() for e in es if e.query_of_parent and e.parent}
         _lock(session, uuids + sorted(parents - set(uuids)))
-        stored = self._stored(uuids)
+        stored, children = self._pending(uuids)
         merged: dict[str, st.RunState] = {}
         for uuid in uuids:
             state = stored.get(uuid)
             for event in by_run[uuid]:
                 state = st.merge(state, event)
             merged[uuid] = state
-        # Runs already written, by OpenLineage run id: their key is theirs, whatever later events say.
-        self.rows = self._rows_by_ol_id(uuids + sorted(parents))
+        queries = [s for s in merged.values() if s.query and s.parent is not None]
+        others = [s for s in merged.values() if not (s.query and s.parent is not None)]
+        # Runs already written: by OpenLineage run id (their key is theirs, whatever later events say),
+        # and by the keys these events give (a try a traced operator wrote).
+        self.rows, statuses = self._written(uuids + sorted(parents), [s.key for s in others])
         self.upserts: dict[str, tuple[str | None, str]] = {}
         self.deletes: set[str] = set()
         self.records: list[RunRecord] = []  # written at the end, in this order
-        self.held = self._held(uuids)  # query runs waiting for their task: parent uuid -> states
-        queries = [s for s in merged.values() if s.query and s.parent is not None]
+        # Query runs waiting for their task: parent uuid -> states (only a task that ends takes them).
+        self._held_now: set[str] = set()
+        self.held = children
         for state in queries:
             self._query(state)
-        others = [s for s in merged.values() if not (s.query and s.parent is not None)]
         keys = {s.run_id: self._key(s) for s in others}
-        statuses = self._statuses_by_key([keys[s.run_id] for s in others if not s.ended])
         for state in others:
             key = keys[state.run_id]
             if state.ended:
@@ -188,25 +190,30 @@ class _Batch:
         self.pending += 1
 
     # -- the database ---------------------------------------------------------------------------------
-    def _stored(self, uuids: list[str]) -> dict[str, st.RunState]:
-        query = select(openlineage_runs.c.run_uuid, openlineage_runs.c.state).where(
-            openlineage_runs.c.run_uuid.in_(bindparam("ids", expanding=True))
+    def _pending(self, uuids: list[str]) -> tuple[dict[str, st.RunState], dict[str, list[st.RunState]]]:
+        """What earlier deliveries left pending, in one query: the states of these runs, and the query runs
+        waiting for them (parent uuid -> states; those in this batch are merged afresh instead)."""
+        query = select(
+            openlineage_runs.c.run_uuid, openlineage_runs.c.parent_uuid, openlineage_runs.c.state
+        ).where(
+            or_(
+                openlineage_runs.c.run_uuid.in_(bindparam("ids", expanding=True)),
+                openlineage_runs.c.parent_uuid.in_(bindparam("ids", expanding=True)),
+            )
         )
-        return {uuid: st.from_json(state) for uuid, state in self.session.execute(query, {"ids": uuids})}
+        batch = set(uuids)
+        stored: dict[str, st.RunState] = {}
+        children: dict[str, list[st.RunState]] = defaultdict(list)
+        for uuid, parent, state in self.session.execute(query, {"ids": uuids}):
+            if uuid in batch:
+                stored[uuid] = st.from_json(state)
+            elif parent in batch:
+                children[parent].append(st.from_json(state))
+        return stored, children
 
-    def _held(self, uuids: list[str]) -> dict[str, list[st.RunState]]:
-        self._held_now: set[str] = set()
-        query = select(openlineage_runs.c.parent_uuid, openlineage_runs.c.state).where(
-            openlineage_runs.c.parent_uuid.in_(bindparam("ids", expanding=True))
-        )
-        held: dict[str, list[st.RunState]] = defaultdict(list)
-        for parent, state in self.session.execute(query, {"ids": uuids}):
-            child = st.from_json(state)
-            if child.run_id not in uuids:  # a query run in this batch is merged afresh above
-                held[parent].append(child)
-        return held
-
-    def _rows_by_ol_id(self, uuids: list[str]) -> dict[str, tuple]:
+    def _written(self, uuids: list[str], keys: list[str]) -> tuple[dict[str, tuple], dict[str, str]]:
+        """(OpenLineage run id -> (key, status, start, end, component), key -> status) of the runs
+        already written with these OpenLineage run ids or keys: one query."""
         query = (
             select(
                 runs.c.ext_ol_run_id,
@@ -217,15 +224,21 @@ class _Batch:
                 components.c.name,
             )
             .join(components, components.c.id == runs.c.component_id)
-            .where(runs.c.ext_ol_run_id.in_(bindparam("ids", expanding=True)))
+            .where(
+                or_(
+                    runs.c.ext_ol_run_id.in_(bindparam("ids", expanding=True)),
+                    runs.c.key.in_(bindparam("keys", expanding=True)),
+                )
+            )
         )
-        return {row[0]: tuple(row[1:]) for row in self.session.execute(query, {"ids": uuids})}
-
-    def _statuses_by_key(self, keys: list[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        query = select(runs.c.key, runs.c.status).where(runs.c.key.in_(bindparam("keys", expanding=True)))
-        return dict(self.session.execute(query, {"keys": sorted(set(keys))}).all())
+        by_id, by_key = {}, {}
+        for ol_id, key, status, start, end, component in self.session.execute(
+            query, {"ids": uuids, "keys": sorted(set(keys))}
+        ):
+            if ol_id in uuids:
+                by_id[ol_id] = (key, status, start, end, component)
+            by_key[key] = status
+        return by_id, by_key
 
     def _save(self) -> None:
         conn = self.session.connection()
