@@ -37,10 +37,10 @@ def timed(call):
 def test_the_timeout_bounds_a_call_end_to_end(hung):
     store = mltrace_core.Store(hung, timeout=1.0)
     seconds, exc = timed(store.get_recent_runs)
-    assert 0.95 <= seconds < 1.5, seconds
+    assert 0.95 <= seconds < 2.5, seconds  # T, not the old 2T + 1 (3 s); slack for a loaded machine
     assert "did not answer within 1 s" in str(exc)
     seconds, _ = timed(lambda: store.log(mltrace_core.RunRecord.from_json(_record())))
-    assert 0.95 <= seconds < 1.5, seconds
+    assert 0.95 <= seconds < 2.5, seconds  # T, not the old 2T + 1 (3 s); slack for a loaded machine
 
 
 @pytest.mark.timeout(30)
@@ -56,7 +56,7 @@ def test_max_in_flight_refuses_calls_beyond_the_stuck_ones(hung):
     assert "2 earlier calls are still waiting for it" in str(exc)
     for caller in callers:
         caller.join()
-    assert all(2.9 <= s < 3.6 for s, _ in results), results
+    assert all(2.9 <= s < 4.5 for s, _ in results), results
 
 
 @pytest.mark.postgres
