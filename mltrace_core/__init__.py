@@ -46,6 +46,7 @@ from mltrace_core.api import (
     versions,
     web_trace,
 )
+from mltrace_core.checks import CheckReason, CheckResult
 from mltrace_core.config import get_db_uri, set_db_uri
 from mltrace_core.entities import Component, ComponentRun, IOPointer, Test, components, tests
 from mltrace_core.errors import (
@@ -118,6 +119,8 @@ __all__ = [
     # ours
     "Address",
     "AmbiguousAddressError",
+    "CheckReason",
+    "CheckResult",
     "ExternalIdentity",
     "IncompleteRunError",
     "InvalidEventError",

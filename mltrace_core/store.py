@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import addresses, catalog, db, details, diff, lineage, queries, versions
+from mltrace_core import addresses, catalog, checks, db, details, diff, lineage, queries, versions
 from mltrace_core import validation as valid
 from mltrace_core.bound import CallBound
 from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fingerprint
@@ -306,6 +306,33 @@ class Store:
         if isinstance(output_name, Address):
             return self._read(addresses.trace_of, output_name, depth)
         return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
+
+    def check(
+        self,
+        address: str | Address,
+        *,
+        as_of: datetime | str | None = None,
+        max_input_age=None,
+        require_components=(),
+        now: datetime | None = None,
+    ) -> checks.CheckResult:
+        """Whether the whole trace of ``address`` (any address, see :meth:`resolve`) is fit to promote:
+        no flagged pointer, failed run, stale input, failed test, input older than ``max_input_age``
+        (a timedelta, seconds or ``"7d"``), and a run of each of ``require_components``; every reason
+        names the run it came from (see :mod:`mltrace_core.checks`). One read transaction."""
+        age = checks.input_age(max_input_age)
+        required = checks.components(require_components)
+        when = None if now is None else valid.utc(now, "now")
+
+        def run(session):
+            where = (
+                address
+                if isinstance(address, Address)
+                else addresses.resolve(session, addresses.checked(address), _as_of(as_of))
+            )
+            return checks.check(session, where, max_input_age=age, require_components=required, now=when)
+
+        return self._read(run)
 
     def openlineage_page(
         self,
