@@ -54,9 +54,12 @@ test: install chromium lint docs
 test-fast: install
 	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q -x
 
+# mypy: --strict on the core; mltrace_airflow with mypy's defaults (Airflow's own types are partial).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict mltrace_core
+	$(BIN)/mypy mltrace_airflow
 
 # The manual (docs/, mkdocs.yml) as a static site in site/, offline: a warning (a broken link, a page
 # missing from the nav) fails the build. Not --quiet: mkdocs 1.6 then stops counting the warnings that

@@ -25,6 +25,7 @@ from mltrace_core.errors import NotFoundError
 from mltrace_core.gitinfo import git_hash as get_git_hash
 from mltrace_core.gitinfo import git_tags as get_git_tags
 from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
+from mltrace_core.remote import RemoteStore
 from mltrace_core.store import Store
 from mltrace_core.webtrace import web_tree
 
@@ -48,7 +49,7 @@ def set_address(address: str | None) -> None:
     config.set_api_url(address)
 
 
-def writer(store: Store | None = None):
+def writer(store: Store | None = None) -> Store | RemoteStore:
     """Where the module API writes: ``store`` if given, else the web API when an address is set
     (:func:`set_address`, ``MLTRACE_API_URL``), else :func:`default_store`."""
     return store or remote.current() or default_store()

@@ -19,9 +19,9 @@ from typing import Any
 from mltrace_core import config
 
 
-def _joblib():
+def _joblib() -> Any:
     try:
-        import joblib
+        import joblib  # type: ignore[import-untyped]
     except ImportError:
         return None
     return joblib

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from mltrace_core.errors import StoreUnavailableError
 
@@ -87,7 +87,7 @@ class CallBound:
             raise StoreUnavailableError(f"mltrace store {what} did not answer within {self.timeout:g} s")
         if job.error is not None:
             raise job.error
-        return job.value
+        return cast(T, job.value)
 
     def _admit(self, what: str) -> Callable[[], None]:
         slots = self._slots

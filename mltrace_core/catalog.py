@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, true, update
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, func, select, true, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.entities.component import Component
@@ -97,15 +100,13 @@ def list_tags(session: Session) -> list[str]:
 
 def set_flag(session: Session, name: str, flagged: bool) -> None:
     name = canonical(name)  # any spelling of the pointer
-    done = session.execute(update(pointers).where(pointers.c.name == name).values(flagged=flagged))
-    if done.rowcount == 0:
+    done = _changed(session, update(pointers).where(pointers.c.name == name).values(flagged=flagged))
+    if done == 0:
         raise NotFoundError(f"no pointer named {name!r}")
 
 
 def unflag_all(session: Session) -> int:
-    return session.execute(
-        update(pointers).where(pointers.c.flagged == true()).values(flagged=False)
-    ).rowcount
+    return _changed(session, update(pointers).where(pointers.c.flagged == true()).values(flagged=False))
 
 
 def flagged(session: Session) -> list[str]:
@@ -141,7 +142,7 @@ def pointer(session: Session, name: str, create: bool, ptype: str | None) -> tup
     return row[0], row[1], bool(row[2])
 
 
-def pointer_types(session: Session, names) -> dict[str, str | None]:
+def pointer_types(session: Session, names: Iterable[str]) -> dict[str, str | None]:
     names = list(names)
     if not names:
         return {}
@@ -163,8 +164,8 @@ def writer_of_version(session: Session, version: str) -> str | None:
 
 
 def set_notes(session: Session, run_id: int, notes: str) -> str:
-    done = session.execute(update(runs).where(runs.c.id == run_id).values(notes=notes))
-    if done.rowcount == 0:
+    done = _changed(session, update(runs).where(runs.c.id == run_id).values(notes=notes))
+    if done == 0:
         raise NotFoundError(f"no run with id {run_id}")
     return notes
 
@@ -182,3 +183,8 @@ def delete_everything(session: Session) -> None:
         pointers,
     ):
         session.execute(table.delete())
+
+
+def _changed(session: Session, statement: Update) -> int:
+    """How many rows an UPDATE changed."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,6 +15,11 @@ from mltrace_core import validation as valid
 from mltrace_core.errors import InvalidEventError, InvalidInputError, MltraceError
 from mltrace_core.spool import Spool
 from mltrace_core.store import Store
+
+if TYPE_CHECKING:
+    from mltrace_core.records import Trace
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
@@ -33,7 +38,7 @@ class Context:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 
 
-def emit(ctx: Context, as_json: bool, data: Any, render) -> None:
+def emit(ctx: Context, as_json: bool, data: Any, render: Callable[[], object]) -> None:
     """JSON if asked for (here or before the command), else the human view."""
     if as_json or ctx.as_json:
         click.echo(json.dumps(data() if callable(data) else data, ensure_ascii=False, indent=2))
@@ -69,7 +74,7 @@ def cli(ctx: click.Context, db_uri: str | None, as_json: bool) -> None:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def export_options(command):
+def export_options(command: F) -> F:
     """``--format dot|mermaid|json`` and ``--by run|component``: the graph as a file (mltrace_core.export)."""
     from mltrace_core.export import BY, FORMATS
 
@@ -89,7 +94,7 @@ def export_options(command):
     )(command)
 
 
-def show_graph(ctx: Context, graph, fmt: str | None, by: str, as_json: bool) -> None:
+def show_graph(ctx: Context, graph: Trace, fmt: str | None, by: str, as_json: bool) -> None:
     """A trace as a tree, as --json, or exported (--format, --by)."""
     from mltrace_core import export, render
 
@@ -149,7 +154,7 @@ ADDRESSES = (
 TIME = "TIME: ISO-8601 (2026-03-01T14:00:00Z; no zone means UTC) or a span before now (90s, 15m, 6h, 2d, 1w)."
 
 
-def as_of_option(flag: str = "--as-of", side: str = "") -> Callable:
+def as_of_option(flag: str = "--as-of", side: str = "") -> Callable[[F], F]:
     return click.option(
         flag,
         metavar="TIME",
@@ -291,7 +296,7 @@ def unflag(ctx: Context, output: str | None, all_: bool) -> None:
         raise click.UsageError("give either OUTPUT or --all")
     if all_:
         click.echo(f"Unflagged {ctx.store.unflag_all()} outputs")
-    else:
+    elif output is not None:
         ctx.store.unflag_output_id(output)
         click.echo(f"Unflagged {output}")
 
@@ -410,7 +415,7 @@ def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
         for path in found:
             offset = [0]
 
-            def moved(position: int, offset=offset) -> None:
+            def moved(position: int, offset: list[int] = offset) -> None:
                 advance(position - offset[0])
                 offset[0] = position
 
@@ -438,7 +443,7 @@ def ingest(ctx: Context, paths: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-def _ingest_batch(store: Store, batch: list) -> tuple:
+def _ingest_batch(store: Store, batch: list[tuple[str, Any]]) -> tuple[Any, list[tuple[str, str]]]:
     """Ingest ``batch`` ((place, event) pairs) in one transaction; if the store refuses it, event by event,
     so that only the culprits are left out. Returns the result and the refused (place, reason) pairs."""
     from mltrace_core.openlineage import IngestResult

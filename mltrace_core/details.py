@@ -5,7 +5,9 @@ Each function takes a session (the caller owns the transaction)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +26,13 @@ from mltrace_core.records import Run, RunDetail
 from mltrace_core.runs import TestResult
 
 
-def code_details(session: Session, ids) -> dict[int, dict]:
+def code_details(session: Session, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Per run id: git_hash, git_tags, code_snapshot and upstream_components (sorted names)."""
     ids = list(ids)
     if not ids:
         return {}
     dialect, bound = dialect_of(session), {"ids": ids_text(session, ids)}
-    found: dict[int, dict] = {}
+    found: dict[int, dict[str, Any]] = {}
     query = select(runs.c.id, runs.c.git_hash, runs.c.git_tags, runs.c.code_snapshot).where(
         id_in(dialect, runs.c.id)
     )
@@ -69,7 +71,7 @@ def detail(session: Session, run_id: int) -> RunDetail:
         .where(run_tests.c.run_id == run_id)
         .order_by(run_tests.c.position)
     ).all()
-    types = {}
+    types: dict[str, str | None] = {}
     for table in (run_inputs, run_outputs):
         query = (
             select(pointers.c.name, pointers.c.type)
@@ -80,6 +82,6 @@ def detail(session: Session, run_id: int) -> RunDetail:
     return replace(
         run,
         **code_details(session, [run_id])[run_id],
-        tests=tuple(TestResult(*row) for row in tests),
+        tests=tuple(TestResult(phase, name, passed, message) for phase, name, passed, message in tests),
         pointer_types=tuple(sorted(types.items())),
     )

@@ -95,7 +95,7 @@ def status_key(status: str) -> str:
 
 def by_component(trace: Trace) -> ComponentGraph:
     """Group ``trace``'s runs by component and aggregate its edges between components."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Any]] = {}
     component_of: dict[int, str] = {}
     for node in trace.nodes:
         groups.setdefault(node.run.component, []).append(node)

@@ -9,6 +9,7 @@ copied onto its input/output rows: they never change once a run is logged, and t
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -20,10 +21,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAME = String(1024)
@@ -51,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -59,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None or value.tzinfo is timezone.utc:
             return value
         if value.tzinfo is None:
@@ -229,12 +232,17 @@ class OpenLineageRun(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-components = Component.__table__
-component_tags = ComponentTag.__table__
-runs = Run.__table__
-pointers = Pointer.__table__
-run_inputs = RunInput.__table__
-run_outputs = RunOutput.__table__
-run_dependencies = RunDependency.__table__
-run_tests = RunTest.__table__
-openlineage_runs = OpenLineageRun.__table__
+def _table(model: type[Base]) -> Table:
+    """A model's table, typed as the Core table every query here uses."""
+    return cast(Table, model.__table__)
+
+
+components = _table(Component)
+component_tags = _table(ComponentTag)
+runs = _table(Run)
+pointers = _table(Pointer)
+run_inputs = _table(RunInput)
+run_outputs = _table(RunOutput)
+run_dependencies = _table(RunDependency)
+run_tests = _table(RunTest)
+openlineage_runs = _table(OpenLineageRun)

@@ -3,6 +3,7 @@ the CLI's ``--json`` and the web API share: ISO-8601 UTC times, pointers by name
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -213,7 +214,7 @@ class Review:
     flagged: tuple[str, ...]
     runs: tuple[tuple[Run, int], ...] = field(default=())
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[Any]]:
         yield list(self.flagged)
         yield list(self.runs)
 

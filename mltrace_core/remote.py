@@ -30,7 +30,8 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from mltrace_core import config, wire
 from mltrace_core.bound import CallBound
@@ -90,17 +91,19 @@ class RemoteStore:
         answer = self._post("/api/runs", wire.to_wire(record))
         return int(answer["id"])
 
-    def create_component(self, name: str, description: str = "", owner: str = "", tags=()) -> None:
+    def create_component(
+        self, name: str, description: str = "", owner: str = "", tags: str | Iterable[str] = ()
+    ) -> None:
         if isinstance(tags, str):
             tags = [tags]
         self._post(
             "/api/components", {"name": name, "description": description, "owner": owner, "tags": list(tags)}
         )
 
-    def tag_component(self, name: str, tags) -> None:
+    def tag_component(self, name: str, tags: str | Iterable[str]) -> None:
         self.create_component(name, tags=tags)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> NoReturn:
         if name.startswith("_"):
             raise AttributeError(name)
         raise MltraceError(
@@ -109,7 +112,7 @@ class RemoteStore:
         )
 
     # -- HTTP -----------------------------------------------------------------------------------------------
-    def _post(self, path: str, body: dict) -> dict:
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "mltrace"}
         if self.key:
@@ -118,7 +121,7 @@ class RemoteStore:
         bound = _bounds.get(self.timeout) or _bounds.setdefault(self.timeout, CallBound(self.timeout))
         return bound.call(lambda deadline: self._exchange(request), self.uri, _nothing)
 
-    def _exchange(self, request: urllib.request.Request) -> dict:
+    def _exchange(self, request: urllib.request.Request) -> dict[str, Any]:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 text = response.read().decode("utf-8", "replace")

@@ -3,6 +3,7 @@ so a pointer named ``[bold]x`` prints as it is."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Console
@@ -42,7 +43,7 @@ def status(value: str) -> Text:
     return Text(value, style=STATUS_STYLE.get(value, ""))
 
 
-def names(values, limit: int = 3) -> Text:
+def names(values: Sequence[str], limit: int = 3) -> Text:
     shown = ", ".join(values[:limit])
     more = f" (+{len(values) - limit})" if len(values) > limit else ""
     return Text(shown + more)
@@ -162,11 +163,13 @@ def trace_tree(graph: Trace) -> None:
         return
     children: dict[int, list[tuple[str, int]]] = {}
     for edge in graph.edges:
-        parent, child = (edge.consumer, edge.producer) if upstream else (edge.producer, edge.consumer)
-        children.setdefault(parent, []).append((edge.via, child))
+        here, there = (edge.consumer, edge.producer) if upstream else (edge.producer, edge.consumer)
+        children.setdefault(here, []).append((edge.via, there))
     root = Tree(Text(("Trace of " if upstream else "Downstream of ") + graph.output, style="bold"))
     shown: set[int] = set()
-    stack = [(root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0]
+    stack: list[tuple[Tree, str | None, int]] = [
+        (root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0
+    ]
     while stack:  # iterative: lineages can be deeper than Python's recursion limit
         parent, via, run_id = stack.pop()
         label = Text(f"{via} ⇐ " if upstream else f"{via} ⇒ ", style="cyan") if via else Text()
@@ -257,9 +260,9 @@ def diff_tree(result: TraceDiff) -> None:
     first divergences pointed out. Parts of the lineage with no difference in them are folded."""
     out = console()
     head = Text("Diff of ", style="bold")
-    for side, label in ((result.a, "A"), (result.b, "B")):
-        head.append(f"{label} {side.address}", style="bold")
-        head.append(f" (run #{side.run})" + (" → " if label == "A" else ""))
+    for side, letter in ((result.a, "A"), (result.b, "B")):
+        head.append(f"{letter} {side.address}", style="bold")
+        head.append(f" (run #{side.run})" + (" → " if letter == "A" else ""))
     out.print(head)
     if result.empty:
         out.print("No differences: the two lineages match run for run.")
@@ -278,7 +281,9 @@ def diff_tree(result: TraceDiff) -> None:
     changes = {c.b: c for c in result.changed}
     root = Tree(Text("~ changed   + only in B   − only in A", style="dim"))
     shown: set[int] = set()
-    stack = [(root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0]
+    stack: list[tuple[Tree, str | None, int]] = [
+        (root, None, node.run.id) for node in reversed(graph.nodes) if node.depth == 0
+    ]
     while stack:
         parent, via, run_id = stack.pop()
         mark, style = DIFF_MARKS.get(marks.get(run_id, ""), (" ", ""))
@@ -322,7 +327,7 @@ def diff_tree(result: TraceDiff) -> None:
     out.print(root)
 
 
-def _difference_lines(name: str, va, vb) -> list[str]:
+def _difference_lines(name: str, va: object, vb: object) -> list[str]:
     if isinstance(va, dict) and isinstance(vb, dict):
         side = "input" if name == "input_versions" else "output"
         return [
@@ -335,7 +340,7 @@ def _difference_lines(name: str, va, vb) -> list[str]:
 _ABSENT = object()
 
 
-def _shown(value) -> str:
+def _shown(value: object) -> str:
     if value is _ABSENT:
         return "(not there)"
     if value is None:

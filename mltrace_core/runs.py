@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -100,8 +101,8 @@ class RunRecord:
             error=data.get("error"),
             external=ExternalIdentity(**ext) if ext else None,
             component_tags=tuple(data.get("component_tags", ())),
-            inputs=tuple(tuple(p) for p in data.get("inputs", ())),  # type: ignore[misc]
-            outputs=tuple(tuple(p) for p in data.get("outputs", ())),  # type: ignore[misc]
+            inputs=tuple((n, v, t) for n, v, t in data.get("inputs", ())),
+            outputs=tuple((n, v, t) for n, v, t in data.get("outputs", ())),
             git_hash=data.get("git_hash"),
             git_tags=None if data.get("git_tags") is None else tuple(data["git_tags"]),
             code_snapshot=data.get("code_snapshot"),
@@ -118,13 +119,15 @@ class TestResult(NamedTuple):
     passed: bool
     message: str = ""
 
-    __test__ = False  # not a pytest test class, whatever its name
+
+# Not a pytest test class, whatever its name (set outside the class: a NamedTuple body holds fields only).
+setattr(TestResult, "__test__", False)  # noqa: B010
 
 
 TEST_PHASES = ("before", "after")
 
 
-def _test_row(row) -> TestResult:
+def _test_row(row: object) -> TestResult:
     if not isinstance(row, (tuple, list)) or len(row) != 4:
         raise InvalidInputError("a test result is (phase, name, passed, message)")
     phase, name, passed, message = row
@@ -148,7 +151,7 @@ def _with_openlineage_id(
     return replace(external or ExternalIdentity(), openlineage_run_id=olids.run_id_of_key(key, start))
 
 
-def _pointer_rows(rows) -> tuple[tuple[str, str | None, str | None], ...]:
+def _pointer_rows(rows: Iterable[object]) -> tuple[tuple[str, str | None, str | None], ...]:
     checked: dict[str, tuple[str, str | None, str | None]] = {}
     for row in rows:
         if not isinstance(row, (tuple, list)) or len(row) != 3:

@@ -21,9 +21,13 @@ import unicodedata
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, NoReturn
 
 from mltrace_core.errors import InvalidInputError, InvalidTypeError
 from mltrace_core.formats import STATUSES
+
+if TYPE_CHECKING:
+    from mltrace_core.records import ExternalIdentity
 
 MAX_NAME_BYTES = 1024
 MAX_VERSION_BYTES = 256
@@ -139,7 +143,7 @@ def try_number(value: object) -> int:
 def status(value: object) -> str:
     if value not in STATUSES:
         raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
-    return value  # type: ignore[return-value]
+    return str(value)
 
 
 def utc(value: object, what: str) -> datetime:
@@ -157,14 +161,15 @@ def time_bound(value: object, what: str) -> datetime | None:
     if value is None or value == "" or value in (datetime.min, datetime.max):
         return None
     if isinstance(value, str):
+        given = value
         try:
-            value = datetime.fromisoformat(value.strip())
+            value = datetime.fromisoformat(given.strip())
         except ValueError:
-            raise InvalidInputError(f"{what} must be a date or time (ISO 8601), not {value[:40]!r}") from None
+            raise InvalidInputError(f"{what} must be a date or time (ISO 8601), not {given[:40]!r}") from None
     return utc(value, what)
 
 
-def external(value):
+def external(value: ExternalIdentity | None) -> ExternalIdentity | None:
     """An ExternalIdentity with sane fields (Airflow ids are at most 250 characters)."""
     if value is None:
         return None
@@ -182,15 +187,21 @@ def external(value):
         name(value.url, "external url", 4096)
     if value.openlineage_namespace is not None:
         name(value.openlineage_namespace, "external openlineage_namespace", 1024)
-    ids = {
-        attr: openlineage_run_id(getattr(value, attr), f"external {attr}")
-        for attr in ("openlineage_run_id", "openlineage_parent_run_id")
-        if getattr(value, attr) is not None
-    }
-    return replace(value, **ids) if ids else value
+    run_id, parent = value.openlineage_run_id, value.openlineage_parent_run_id
+    if run_id is None and parent is None:
+        return value
+    return replace(
+        value,
+        openlineage_run_id=None
+        if run_id is None
+        else openlineage_run_id(run_id, "external openlineage_run_id"),
+        openlineage_parent_run_id=(
+            None if parent is None else openlineage_run_id(parent, "external openlineage_parent_run_id")
+        ),
+    )
 
 
-def openlineage_run_id(value, what: str = "OpenLineage run id") -> str:
+def openlineage_run_id(value: object, what: str = "OpenLineage run id") -> str:
     """An OpenLineage run id: a UUID (the spec's ``format: uuid``), kept in its canonical lower-case form."""
     try:
         return str(uuid.UUID(value)) if isinstance(value, str) else _not_uuid(what, value)
@@ -198,7 +209,7 @@ def openlineage_run_id(value, what: str = "OpenLineage run id") -> str:
         return _not_uuid(what, value)
 
 
-def _not_uuid(what: str, value) -> str:
+def _not_uuid(what: str, value: object) -> NoReturn:
     raise InvalidInputError(f"{what} must be a UUID, not {str(value)[:80]!r}")
 
 

@@ -9,6 +9,7 @@ the store's size.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import String, and_, func, or_, select, type_coerce
@@ -50,7 +51,7 @@ def versions(session: Session, name: str, limit: int | None = None) -> list[Poin
     return [PointerVersion(*row) for row in rows]
 
 
-def pointer_versions(session: Session, ids) -> dict[int, tuple[VersionMap, VersionMap]]:
+def pointer_versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[VersionMap, VersionMap]]:
     """For each run, the versions it read and wrote: ``{pointer: version or None}``, inputs then
     outputs. Two queries whatever the number of runs."""
     ids = list(ids)

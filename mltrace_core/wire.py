@@ -15,6 +15,7 @@ A field mltrace cannot take raises :class:`InvalidFieldError` naming it (the end
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mltrace_core import validation as valid
@@ -90,13 +91,13 @@ def from_wire(data: Any) -> RunRecord:
         raise InvalidFieldError(_field_of(str(exc)), str(exc)) from None
 
 
-def _required(data: dict, name: str) -> Any:
+def _required(data: dict[str, Any], name: str) -> Any:
     if data.get(name) is None:
         raise InvalidFieldError(name, "missing")
     return data[name]
 
 
-def _time(data: dict, name: str):
+def _time(data: dict[str, Any], name: str) -> datetime:
     value = _required(data, name)
     if not isinstance(value, str):
         raise InvalidFieldError(name, "must be an ISO-8601 time")
@@ -106,7 +107,7 @@ def _time(data: dict, name: str):
         raise InvalidFieldError(name, str(exc)) from None
 
 
-def _list(data: dict, name: str) -> list:
+def _list(data: dict[str, Any], name: str) -> list[Any]:
     value = data.get(name)
     if value is None:
         return []
@@ -115,7 +116,7 @@ def _list(data: dict, name: str) -> list:
     return value
 
 
-def _mapping(data: dict, name: str) -> dict:
+def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name)
     if value is None:
         return {}
@@ -124,7 +125,9 @@ def _mapping(data: dict, name: str) -> dict:
     return value
 
 
-def _pointers(data: dict, name: str, versions: dict, types: dict) -> tuple:
+def _pointers(
+    data: dict[str, Any], name: str, versions: dict[str, Any], types: dict[str, Any]
+) -> tuple[tuple[str, Any, Any], ...]:
     rows = []
     for i, pointer in enumerate(_list(data, name)):
         if not isinstance(pointer, str):
@@ -147,7 +150,10 @@ def _external(value: Any) -> ExternalIdentity | None:
 def _test(value: Any, where: str) -> TestResult:
     if not isinstance(value, dict):
         raise InvalidFieldError(where, "a test result is an object")
-    return TestResult(value.get("phase"), value.get("name"), value.get("passed"), value.get("message") or "")
+    # Checked with the rest of the record (RunRecord.checked): the fields go in as the client sent them.
+    return TestResult._make(
+        (value.get("phase"), value.get("name"), value.get("passed"), value.get("message") or "")
+    )
 
 
 def _field_of(message: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 from airflow.providers.openlineage.extractors import OperatorLineage
 from openlineage.client.event_v2 import Dataset
-from openlineage.client.facet_v2 import RunFacet, dataset_version_dataset
+from openlineage.client.facet_v2 import DatasetFacet, RunFacet, dataset_version_dataset
 
 from mltrace_airflow.task import tasktry
 from mltrace_core import olevents
@@ -53,7 +53,7 @@ def datasets(pointers: Pointers) -> list[Dataset]:
         if (namespace, ds_name) in seen:
             continue
         seen.add((namespace, ds_name))
-        facets = {}
+        facets: dict[str, DatasetFacet] = {}
         if version is not None:
             facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version)
         out.append(Dataset(namespace=namespace, name=ds_name, facets=facets))

@@ -97,6 +97,7 @@ class TracingMixin:
     """
 
     template_fields: Sequence[str]
+    task_id: str  # BaseOperator's, which every class this mixes into derives from
     _mltrace_traced = True
 
     def _init_tracing(self, component, inputs, outputs, mltrace_tags, mltrace_conn_id, mltrace_hash_files):
@@ -201,17 +202,20 @@ def traced(operator_class: type) -> type:
     ``outputs``, ``mltrace_tags``, ``mltrace_conn_id`` and ``mltrace_hash_files`` (see
     :class:`TracingMixin`). ``inputs`` and ``outputs`` are templated fields."""
 
-    own = set(inspect.signature(operator_class.__init__).parameters) & set(TRACING_ARGUMENTS)
+    init = operator_class.__init__  # type: ignore[misc]  # the class's own signature, not an instance's
+    own = set(inspect.signature(init).parameters) & set(TRACING_ARGUMENTS)
     if own:
         raise TypeError(
             f"{operator_class.__name__} has its own {', '.join(sorted(own))} argument(s): a traced version "
             "would take them over; declare its lineage with inlets/outlets and the listener instead"
         )
 
-    class Traced(TracingMixin, operator_class):  # type: ignore[misc, valid-type]
+    own_fields: Sequence[str] = getattr(operator_class, "template_fields", ())
+
+    class Traced(TracingMixin, operator_class):  # type: ignore[misc]
         template_fields: Sequence[str] = (
-            *operator_class.template_fields,
-            *(f for f in TRACE_TEMPLATE_FIELDS if f not in operator_class.template_fields),
+            *own_fields,
+            *(f for f in TRACE_TEMPLATE_FIELDS if f not in own_fields),
         )
 
         # BaseOperatorMeta applies defaults only to an __init__ the class itself defines, and

@@ -216,7 +216,8 @@ def build_record(
     run.code_version = code_version
     now = datetime.now(timezone.utc)
     run.set_start_timestamp(start or getattr(ti, "start_date", None) or now)
-    run.set_end_timestamp(max(end or now, run.start_timestamp))
+    started = run.start_timestamp
+    run.set_end_timestamp(max(end or now, started) if started is not None else end or now)
     run.add_inputs(list(inputs))
     if run.status == "success":
         run.add_outputs(list(outputs))

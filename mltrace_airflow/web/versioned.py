@@ -103,6 +103,7 @@ class DiffView:
 
 def diff_view(result: TraceDiff, start_versions: dict[int, tuple[dict, dict]]) -> DiffView:
     assert result.trace_a is not None and result.trace_b is not None
+    assert result.a.run is not None and result.b.run is not None  # both sides resolved to a run
     runs_a = {n.run.id: n.run for n in result.trace_a.nodes}
     runs_b = {n.run.id: n.run for n in result.trace_b.nodes}
     firsts = set(result.first_divergences)

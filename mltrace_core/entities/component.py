@@ -14,7 +14,7 @@ keep attributes of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class Component:
     def run_count(self) -> int:
         return self._run_count
 
-    def _key(self) -> tuple:
+    def _key(self) -> tuple[Any, ...]:
         return (
             self._name,
             self._owner,
@@ -94,7 +94,7 @@ class Component:
         )
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._key() == other._key()  # type: ignore[attr-defined]
+        return isinstance(other, Component) and type(other) is type(self) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash((type(self), self._name))
@@ -130,7 +130,7 @@ class Component:
     def from_dictionary(cls, d: dict[str, Any]) -> Component:
         return cls(**{k: v for k, v in d.items() if k in FIELDS})
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
         yield from self.to_dictionary().items()
 
     # -- the framework --------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from mltrace_core import validation as valid
 from mltrace_core.entities.io_pointer import IOPointer, PointerLike
@@ -82,7 +82,7 @@ class ComponentRun:
         self._add_io(list(_iterable(outputs)), False)
         self.git_hash = git_hash
         self.git_tags = git_tags
-        self.code_snapshot = code_snapshot  # type: ignore[assignment]  # bytes are decoded
+        self.code_snapshot = code_snapshot  # bytes are decoded
         self._id = id
         self._stale = list(stale)
         self._dependencies = list(dict.fromkeys(dependencies))
@@ -229,7 +229,7 @@ class ComponentRun:
     def from_dictionary(cls, d: dict[str, Any]) -> ComponentRun:
         return cls(**{k: v for k, v in d.items() if k in FIELDS})
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
         yield from self.to_dictionary().items()
 
     # -- logging --------------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def _iterable(pointers: Any) -> Iterable[Any]:
     # add_inputs("a.csv") is a common slip: treat a lone name as one pointer, not as characters.
     if isinstance(pointers, (str, IOPointer)):
         return [pointers]
-    return pointers
+    return cast(Iterable[Any], pointers)
 
 
 def _now() -> datetime:

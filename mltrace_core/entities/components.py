@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mltrace_core.entities.component import Component
 from mltrace_core.entities.tests import OutliersTest
 
@@ -18,8 +20,8 @@ class PreprocessingComponent(Component):
         name: str = "Preprocessing",
         description: str = "Preprocessing features to feed into a model.",
         tags: list[str] = [],  # noqa: B006 -- 0.17's signature; never mutated
-        beforeTests: list = [],  # noqa: B006
-        afterTests: list = [],  # noqa: B006
+        beforeTests: list[Any] = [],  # noqa: B006
+        afterTests: list[Any] = [],  # noqa: B006
     ) -> None:
         super().__init__(
             name=name,

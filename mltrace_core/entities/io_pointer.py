@@ -32,6 +32,7 @@ class IOPointer:
         type: PointerType | str | None = None,
     ) -> None:
         self._name = name
+        self._version: str | None
         if version is not None:  # the version as given, checked when the run is logged
             self._value, self._version = (version if value is _NO_VALUE else value), version
         else:

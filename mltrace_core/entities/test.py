@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from mltrace_core.runs import TestResult
 
@@ -44,11 +45,11 @@ class Test:
     def name(self, value: str) -> None:
         self._name = value
 
-    def getTestMethods(self) -> list:
+    def getTestMethods(self) -> list[Callable[..., Any]]:
         """The bound methods whose names start with ``test``, by name."""
         return [fn for name, fn in inspect.getmembers(self, inspect.ismethod) if name.startswith("test")]
 
-    def runTests(self, **kwargs) -> None:
+    def runTests(self, **kwargs: Any) -> None:
         """Run every test method with the keyword arguments it names; raise the first failure."""
         collector = _collector.get()
         label = self.name or type(self).__name__

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mltrace_core.entities.test import Test
 
 __all__ = ["OutliersTest"]
@@ -11,7 +13,7 @@ class OutliersTest(Test):
     def __init__(self) -> None:
         super().__init__("Outliers")
 
-    def testZscore(self, df=None, stdev_cutoff: float = 5.0) -> None:
+    def testZscore(self, df: Any = None, stdev_cutoff: float = 5.0) -> None:
         """No value more than ``stdev_cutoff`` standard deviations from its column's mean. Needs a pandas
         DataFrame named ``df`` (0.17 failed with a TypeError without one; this says so)."""
         if df is None:

@@ -80,7 +80,7 @@ def upgrade() -> None:
             conn.execute(sa.text(_LINK_READERS), {"pid": survivor})
 
 
-def _merge(conn, pid: int, into: int) -> None:
+def _merge(conn: sa.Connection, pid: int, into: int) -> None:
     """Move pointer ``pid``'s reads, writes, flag and type onto pointer ``into``, then delete it."""
     ids = {"pid": pid, "into": into}
     for table in ("run_inputs", "run_outputs"):
