@@ -30,6 +30,7 @@ from mltrace_core.errors import InvalidInputError, StoreUnavailableError
 from mltrace_core.runs import RunRecord
 
 log = logging.getLogger(__name__)
+REPLAY_CHUNK = 200  # runs per transaction of a replay (Store.log_many), small enough for its time budget
 
 
 @dataclass(frozen=True)
@@ -106,21 +107,43 @@ class Spool:
             except (ValueError, KeyError, TypeError) as exc:
                 rejected += self._reject(path, exc)
         loaded.sort(key=lambda item: (item[0].start, item[0].key))
-        replayed = 0
-        for i, (record, path) in enumerate(loaded):
+        replayed, i = 0, 0
+        while i < len(loaded):
             if deadline is not None and time.monotonic() > deadline:
                 return ReplayResult(replayed, rejected, len(loaded) - i, f"out of time ({budget:g} s)", other)
+            chunk = loaded[i : i + REPLAY_CHUNK]
             try:
-                store.log(record)
+                done, bad = self._log_chunk(store, chunk)
             except StoreUnavailableError as exc:
                 return ReplayResult(replayed, rejected, len(loaded) - i, str(exc), other)
-            except InvalidInputError as exc:
+            for path, exc in bad:
                 rejected += self._reject(path, exc)
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            replayed += 1
+            for path in done:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            replayed += len(done)
+            i += len(chunk)
         return ReplayResult(replayed, rejected, 0, other_store=other)
+
+    @staticmethod
+    def _log_chunk(store, chunk):
+        """Log ``chunk`` -- in one call where the store takes batches (:meth:`Store.log_many`), else run
+        by run; a batch the store rejects is retried run by run to find the records at fault.
+        Returns (paths written, [(path, error)] rejected)."""
+        log_many = getattr(store, "log_many", None)
+        if log_many is not None and len(chunk) > 1:
+            with contextlib.suppress(InvalidInputError):
+                log_many([record for record, _ in chunk])
+                return [path for _, path in chunk], []
+        done, bad = [], []
+        for record, path in chunk:
+            try:
+                store.log(record)
+            except InvalidInputError as exc:
+                bad.append((path, exc))
+                continue
+            done.append(path)
+        return done, bad
 
     def _reject(self, path: Path, exc: Exception) -> int:
         target = self.directory / "rejected"

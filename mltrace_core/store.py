@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mltrace_core import addresses, catalog, checks, db, details, diff, lineage, queries, versions
 from mltrace_core import validation as valid
+from mltrace_core.batch import write_runs
 from mltrace_core.bound import CallBound
 from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fingerprint
 from mltrace_core.entities.component import Component
@@ -39,6 +40,7 @@ from mltrace_core.write import write_run
 T = TypeVar("T")
 # Transient conflicts between concurrent writers, retried inside the store (callers never see them).
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+LOG_MANY_CHUNK = 1000  # runs per transaction of Store.log_many
 
 
 class Store:
@@ -182,6 +184,20 @@ class Store:
         Logging the same run (same key) again writes nothing and returns the first id."""
         record = run.to_record() if isinstance(run, ComponentRun) else run.checked()
         return self._write(write_run, record)
+
+    def log_many(self, runs: Iterable[ComponentRun | RunRecord], chunk: int = LOG_MANY_CHUNK) -> list[int]:
+        """Write many runs (replays, backfills, batch ingestion); return their ids in the order given.
+        The stored result is exactly that of :meth:`log` called on each in turn -- rows, lineage, and
+        a key logged before (or twice here) giving the first id -- but set-based: a transaction per
+        ``chunk`` runs, a few statements each (see :mod:`mltrace_core.batch`). Every run is validated
+        before anything is written; if a chunk fails, the chunks before it stay written (logging them
+        again changes nothing)."""
+        records = [run.to_record() if isinstance(run, ComponentRun) else run.checked() for run in runs]
+        size = valid.integer(chunk, "chunk", 1, 100_000)
+        ids: list[int] = []
+        for at in range(0, len(records), size):
+            ids += self._write(write_runs, records[at : at + size])
+        return ids
 
     def ingest(self, events) -> IngestResult:
         """Store OpenLineage events (parsed by :func:`mltrace_core.openlineage.parse`) in one transaction:
