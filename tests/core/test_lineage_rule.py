@@ -2,12 +2,13 @@
 
 The rule (ARCHITECTURE.md) is computed in several places, each for a reason: the SQL that links a new
 run to its producers, the relink of consumers when a run is logged late, the merge of a second report,
-the relink of every reader of a pointer whose writer changed. ``tests/reliability/oracle.py`` states the
+the relink of every reader of a pointer whose writer changed, the set-based lineage of a batch
+(``Store.log_many``). ``tests/reliability/oracle.py`` states the
 rule once, from scratch. Here every combination of the cases where the rule has to break a tie --
 a writer ending exactly when the reader starts, zero-length runs at one instant, two writers ending
 together, an exact version against a later end, a version on one side only -- is logged in every order
 (so each is computed by the new-run path and by the late-run path), and once more with the writer's
-version reported only by a second report (the merge and relink paths). The stored edges must be the
+version reported only by a second report (the merge and relink paths), and as one batch. The stored edges must be the
 oracle's, on SQLite and PostgreSQL.
 """
 
@@ -69,4 +70,21 @@ def test_a_version_reported_by_a_second_report_relinks_as_the_oracle_says(store)
         store.log(report(f"{n}-r", reader[0], reader[1], inputs=[(p, reader[2])]))
         store.log(report(f"{n}-w1", w1[0], w1[1], outputs=[(p, w1[2])]))  # now it is
     assert n > 0
+    assert_exact_lineage(store)
+
+
+def test_every_tie_case_logged_as_one_batch_matches_the_oracle(store):
+    # Store.log_many computes the lineage of a whole batch set-based: the same cases, every log order,
+    # the runs of each case interleaved in the batch as they would be logged one by one.
+    batch = []
+    for n, ((w1, w2, reader), order) in enumerate(product(cases(), permutations(range(3)))):
+        p = f"b{n}"
+        runs = [
+            report(f"b{n}-w1", w1[0], w1[1], outputs=[(p, w1[2])]),
+            report(f"b{n}-w2", w2[0], w2[1], outputs=[(p, w2[2])]),
+            report(f"b{n}-r", reader[0], reader[1], inputs=[(p, reader[2])]),
+        ]
+        batch += [runs[i] for i in order]
+    ids = store.log_many(batch)
+    assert len(set(ids)) == len(batch)
     assert_exact_lineage(store)
