@@ -17,7 +17,6 @@ for ``--as-of`` (:func:`point_in_time`), the same way for the CLI, the JSON API 
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -50,10 +49,15 @@ def name(value: object, what: str = "name", max_bytes: int = MAX_NAME_BYTES) -> 
         raise InvalidInputError(f"{what} is not valid unicode (lone surrogate)") from None
     if size > max_bytes:
         raise InvalidInputError(f"{what} is {size} bytes long; the limit is {max_bytes} bytes of UTF-8")
-    for ch in value:
-        if unicodedata.category(ch) == "Cc":
-            raise InvalidInputError(f"{what} must not contain control characters ({ch!r})")
+    control = _CONTROL.search(value)
+    if control:
+        raise InvalidInputError(f"{what} must not contain control characters ({control.group()!r})")
     return value
+
+
+# Unicode's category Cc, exactly (a stable set: C0, DEL, C1); a regex scans a name ~10x faster than a loop
+# over unicodedata.category, and every name of every ingested event passes here.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def version(value: object) -> str | None:

@@ -32,14 +32,10 @@ from sqlalchemy.orm import Session
 from mltrace_core.formats import TERMINAL
 from mltrace_core.models import components, openlineage_runs, runs, utcnow
 from mltrace_core.openlineage import state as st
+from mltrace_core.openlineage.bulk import write_runs
 from mltrace_core.openlineage.events import DatasetEvent, Event, JobEvent, RunEvent
 from mltrace_core.runs import RunRecord
-from mltrace_core.write import component_id, pointer_ids, write_run
-
-
-def write_runs(session: Session, records: list[RunRecord]) -> list[int]:  # TODO: write.write_runs (issue 9)
-    return [write_run(session, rec) for rec in records]
-
+from mltrace_core.write import component_id, pointer_ids
 
 _LOCK_CLASS = 0x6D6C6F6C  # "mlol": the advisory lock space of OpenLineage runs
 
