@@ -27,12 +27,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import false, select, true, union_all
+from sqlalchemy import and_, false, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from mltrace_core import addresses
 from mltrace_core.formats import SUCCESS, when
-from mltrace_core.models import pointers, run_inputs, run_outputs, run_tests
+from mltrace_core.models import (
+    component_tags,
+    components,
+    pointers,
+    run_dependencies,
+    run_inputs,
+    run_outputs,
+    run_tests,
+    runs,
+)
 from mltrace_core.queries import _bind_ids, dialect_of, id_in
 from mltrace_core.records import Address, Trace, iso
 from mltrace_core.runs import TestResult
@@ -157,26 +166,86 @@ def _reasons(session, where, trace: Trace, max_age, required, now) -> list[Check
                         f"{edge.via} was written {when(produced)}, more than {_span(max_age)} ago",
                     )
                 )
-    components = {n.run.component for n in trace.nodes}
+    names = {n.run.component for n in trace.nodes}
     for name in required:
-        if not any(c == name or c.endswith("." + name) for c in components):
+        if not any(c == name or c.endswith("." + name) for c in names):
             found.append(CheckReason(MISSING_COMPONENT, None, f"no run of component {name!r} in the trace"))
     order = {c: i for i, c in enumerate(CHECKS)}
     return sorted(found, key=lambda r: (order[r.check], r.run or 0, r.message))
 
 
-def _flagged(session: Session, ids: list[int]) -> list[tuple[int, str, str | None]]:
+def _flagged(
+    session: Session, ids: list[int], sides=("input", "output")
+) -> list[tuple[int, str, str | None]]:
     """(run, pointer, version) for every flagged pointer the runs read or wrote (the partial index on
     flagged pointers keeps this to the few flagged ones)."""
+    return sorted(
+        {(run, name, version) for run, name, version, _ in flagged_pointers(session, ids, sides)},
+        key=lambda r: (r[0], r[1], r[2] or ""),
+    )
+
+
+def flagged_pointers(
+    session: Session, ids, sides=("input", "output")
+) -> list[tuple[int, str, str | None, str]]:
+    """(run, pointer, version, "input" | "output") for every flagged pointer the runs ``ids`` read or
+    wrote: the one place that says what counts as reading or writing flagged data."""
+    ids = list(ids)
+    if not ids:
+        return []
     dialect = dialect_of(session)
+    tables = {"input": run_inputs, "output": run_outputs}
     parts = [
-        select(table.c.run_id, pointers.c.name, table.c.version)
+        select(table.c.run_id, pointers.c.name, table.c.version, literal(side))
         .join(pointers, pointers.c.id == table.c.pointer_id)
         .where(pointers.c.flagged == true(), id_in(dialect, table.c.run_id))
-        for table in (run_inputs, run_outputs)
+        for side, table in tables.items()
+        if side in sides
     ]
     rows = session.execute(union_all(*parts), _bind_ids(session, ids)).all()
-    return sorted(set(map(tuple, rows)), key=lambda r: (r[0], r[1], r[2] or ""))
+    return sorted(set(map(tuple, rows)), key=lambda r: (r[0], r[1], r[2] or "", r[3]))
+
+
+class LineageMarks(NamedTuple):
+    """What the views mark on a set of runs: the flagged pointers each read or wrote, and the latest
+    decision of each gate that checked one of their outputs."""
+
+    flagged: tuple[tuple[int, str, str | None, str], ...]  # (run, pointer, version, side)
+    gates: tuple[tuple[int, int, str, str], ...]  # (checked run, gate run, gate component, status)
+
+    def to_dict(self) -> dict[str, Any]:
+        flagged: dict[str, list] = {}
+        for run, name, version, side in self.flagged:
+            flagged.setdefault(str(run), []).append({"pointer": name, "version": version, "side": side})
+        gates: dict[str, list] = {}
+        for run, gate, component, status in self.gates:
+            gates.setdefault(str(run), []).append(
+                {"run": gate, "component": component, "passed": status == SUCCESS}
+            )
+        return {"flagged": flagged, "gates": gates}
+
+
+def marks(session: Session, ids) -> LineageMarks:
+    """:class:`LineageMarks` of the runs ``ids`` (a trace's): two indexed queries over the ids."""
+    ids = list(ids)
+    if not ids:
+        return LineageMarks((), ())
+    d, g = run_dependencies, runs
+    query = (
+        select(d.c.producer_run_id, g.c.id, components.c.name, g.c.status)
+        .join(g, g.c.id == d.c.consumer_run_id)
+        .join(components, components.c.id == g.c.component_id)
+        .join(
+            component_tags,
+            and_(component_tags.c.component_id == g.c.component_id, component_tags.c.tag == GATE_TAG),
+        )
+        .where(id_in(dialect_of(session), d.c.producer_run_id))
+        .order_by(d.c.producer_run_id, g.c.start_ts.desc(), g.c.id.desc())
+    )
+    latest: dict[tuple[int, str], tuple] = {}
+    for producer, gate, component, status in session.execute(query, _bind_ids(session, ids)):
+        latest.setdefault((producer, component), (producer, gate, component, status))
+    return LineageMarks(tuple(flagged_pointers(session, ids)), tuple(latest.values()))
 
 
 def _failed_tests(session: Session, ids: list[int]) -> list[tuple[int, str, str]]:
@@ -215,7 +284,7 @@ def input_age(value: object) -> timedelta | None:
     return age
 
 
-def components(value: object) -> tuple[str, ...]:
+def required_components(value: object) -> tuple[str, ...]:
     """``require_components`` as given: a name or a list of names."""
     from mltrace_core import validation as valid
 

@@ -337,7 +337,7 @@ class Store:
         (a timedelta, seconds or ``"7d"``), and a run of each of ``require_components``; every reason
         names the run it came from (see :mod:`mltrace_core.checks`). One read transaction."""
         age = checks.input_age(max_input_age)
-        required = checks.components(require_components)
+        required = checks.required_components(require_components)
         when = None if now is None else valid.utc(now, "now")
 
         def run(session):
@@ -349,6 +349,12 @@ class Store:
             return checks.check(session, where, max_input_age=age, require_components=required, now=when)
 
         return self._read(run)
+
+    def lineage_marks(self, run_ids) -> checks.LineageMarks:
+        """For the views: the flagged pointers the runs read or wrote, and the latest decision of each
+        lineage gate that checked what they wrote (see :func:`mltrace_core.checks.marks`)."""
+        ids = [valid.run_id(i) for i in run_ids]
+        return self._read(checks.marks, ids)
 
     def openlineage_page(
         self,

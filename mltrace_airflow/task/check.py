@@ -34,7 +34,7 @@ from mltrace_airflow.compat import DecoratedOperator, task_decorator_factory
 from mltrace_airflow.task import tasktry
 from mltrace_airflow.task.delivery import deliver_try, guard
 from mltrace_core import CheckResult, IOPointer
-from mltrace_core.checks import GATE_TAG, components, input_age
+from mltrace_core.checks import GATE_TAG, input_age, required_components
 
 log = logging.getLogger("mltrace_airflow")
 # ``output`` is kept as ``output_address``: BaseOperator.output is the task's XComArg.
@@ -74,7 +74,7 @@ class _Gate:
             address,
             as_of=self.as_of or None,
             max_input_age=input_age(self.max_input_age),
-            require_components=components(self.require_components),
+            require_components=required_components(self.require_components),
         )
 
     def _record(self, context, result: CheckResult, start: datetime, skipped: bool = False) -> int | None:

@@ -142,11 +142,13 @@ def trace(
     graph = store.trace(where, max_depth)
     about = versioned.pointer_of(where, graph, pointer)
     rows = store.versions(about, versioned.PICKER_ROWS) if about else []
+    marks = store.lineage_marks(n.run.id for n in graph.nodes)
     return page(
         request,
         "trace.html",
         graph=graph,
-        data=trace_json(graph),
+        data=json_script({**graph.to_dict(), "marks": marks.to_dict()}),
+        marks=marks,
         where=where,
         about=about,
         picker=versioned.picker(rows, where),
@@ -234,6 +236,7 @@ def task_instance(
     """The task-instance tab: the run of the latest (or the given) try, and the other tries."""
     runs = tabs.task_runs(store, dag_id, run_id, deps.airflow_id(task_id, "task_id"), map_index, try_number)
     detail = store.get_component_run_information(runs[0].id) if runs else None
+    flagged_reads = [m for m in store.lineage_marks([detail.id]).flagged if m[3] == "input"] if detail else []
     ident = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": deps.map_index(map_index)}
     related = related_runs(store, detail)
     previous = store.previous_run(detail.id) if detail else None
@@ -244,6 +247,7 @@ def task_instance(
         related=related,
         previous=previous,
         tries=runs,
+        flagged_reads=flagged_reads,
         ident=ident,
         try_number=try_number,
     )

@@ -103,7 +103,8 @@ def test_run_page_errors_are_pages_with_a_message(client, lineage, run_id, statu
 def test_trace_page_embeds_the_trace_and_loads_the_graph(client, lineage, store):
     r = client.get(f"{ROOT}/trace", params={"output": ODD})
     page = get_page(client, r.url.path + "?" + r.url.query.decode())
-    assert page.trace() == store.trace(ODD).to_dict()
+    ids = [n.run.id for n in store.trace(ODD).nodes]
+    assert page.trace() == {**store.trace(ODD).to_dict(), "marks": store.lineage_marks(ids).to_dict()}
     assert "<script>alert" not in page.scripts["trace-data"]
     assert f"{ROOT}/downstream?pointer={quote(ODD, safe='')}" in page.hrefs
     scripts = [s for s in r.text.split('src="')[1:]]
@@ -115,6 +116,7 @@ def test_trace_page_embeds_the_trace_and_loads_the_graph(client, lineage, store)
         f"{ROOT}/static/lineage.js",
         f"{ROOT}/static/trace-draw.js",
         f"{ROOT}/static/trace.js",
+        f"{ROOT}/static/trace-marks.js",
         f"{ROOT}/static/trace-export.js",
         f"{ROOT}/static/tree.js",
         f"{ROOT}/static/page.js",

@@ -12,7 +12,9 @@
     const runUrl = (id) => prefix + encodeURIComponent(String(id));
     const componentUrl = history ? (name) => history + encodeURIComponent(name) : null;
     // Exposed for tests, benches and the console: see trace.js for what it offers.
-    window.mltraceGraph = window.MltraceTrace.render(graph, trace, { runUrl, componentUrl });
+    // Flagged data and lineage gates (trace-marks.js), where the page sent them.
+    const marks = trace.marks && window.MltraceMarks ? window.MltraceMarks.options(trace.marks) : {};
+    window.mltraceGraph = window.MltraceTrace.render(graph, trace, { runUrl, componentUrl, ...marks });
     const tree = document.getElementById('trace-tree');
     // The tree is below the fold: draw it once the graph is on screen.
     if (tree) requestAnimationFrame(() => setTimeout(() => window.MltraceTrace.renderTree(tree, trace, { runUrl }), 0));
