@@ -134,27 +134,34 @@ def check(
     return CheckResult(where, tuple(reasons), len(trace.nodes), now, max_input_age, required)
 
 
-def _reasons(session, where, trace: Trace, max_age, required, now) -> list[CheckReason]:
+def _reasons(
+    session: Session,
+    where: Address,
+    trace: Trace,
+    max_age: timedelta | None,
+    required: tuple[str, ...],
+    now: datetime,
+) -> list[CheckReason]:
     if not trace.nodes:
         return [CheckReason(NO_RUN, None, f"nothing has written {where.address}: no trace to check")]
     found: list[CheckReason] = []
     ids = [n.run.id for n in trace.nodes]
-    for run, pointer, version in _flagged(session, ids):
+    for run_id, pointer, version in _flagged(session, ids):
         at = f" version {version}" if version else ""
-        found.append(CheckReason(FLAGGED, run, f"{pointer}{at} is flagged"))
+        found.append(CheckReason(FLAGGED, run_id, f"{pointer}{at} is flagged"))
     for node in trace.nodes:
         run = node.run
         if run.status != SUCCESS:
             why = f": {run.error}" if run.error else ""
             found.append(CheckReason(FAILED_RUN, run.id, f"{run.component} ended {run.status}{why}"))
         found.extend(CheckReason(STALE, run.id, warning) for warning in run.stale)
-    for run, name, message in _failed_tests(session, ids):
+    for run_id, name, message in _failed_tests(session, ids):
         found.append(
-            CheckReason(FAILED_TEST, run, f"test {name} failed" + (f": {message}" if message else ""))
+            CheckReason(FAILED_TEST, run_id, f"test {name} failed" + (f": {message}" if message else ""))
         )
     if max_age is not None:
         ends = {n.run.id: n.run.end for n in trace.nodes}
-        seen = set()
+        seen: set[tuple[int, str]] = set()
         for edge in trace.edges:
             produced = ends[edge.producer]
             if (edge.producer, edge.via) not in seen and now - produced > max_age:
@@ -175,7 +182,7 @@ def _reasons(session, where, trace: Trace, max_age, required, now) -> list[Check
 
 
 def _flagged(
-    session: Session, ids: list[int], sides=("input", "output")
+    session: Session, ids: list[int], sides: tuple[str, ...] = ("input", "output")
 ) -> list[tuple[int, str, str | None]]:
     """(run, pointer, version) for every flagged pointer the runs read or wrote (the partial index on
     flagged pointers keeps this to the few flagged ones)."""
@@ -186,12 +193,12 @@ def _flagged(
 
 
 def flagged_pointers(
-    session: Session, ids, sides=("input", "output")
+    session: Session, ids: Iterable[int], sides: tuple[str, ...] = ("input", "output")
 ) -> list[tuple[int, str, str | None, str]]:
     """(run, pointer, version, "input" | "output") for every flagged pointer the runs ``ids`` read or
     wrote: the one place that says what counts as reading or writing flagged data."""
-    ids = list(ids)
-    if not ids:
+    wanted = list(ids)
+    if not wanted:
         return []
     dialect = dialect_of(session)
     tables = {"input": run_inputs, "output": run_outputs}
@@ -202,8 +209,9 @@ def flagged_pointers(
         for side, table in tables.items()
         if side in sides
     ]
-    rows = session.execute(union_all(*parts), _bind_ids(session, ids)).all()
-    return sorted(set(map(tuple, rows)), key=lambda r: (r[0], r[1], r[2] or "", r[3]))
+    rows = session.execute(union_all(*parts), _bind_ids(session, wanted)).all()
+    found = {(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows}
+    return sorted(found, key=lambda r: (r[0], r[1], r[2] or "", r[3]))
 
 
 class LineageMarks(NamedTuple):
@@ -214,10 +222,10 @@ class LineageMarks(NamedTuple):
     gates: tuple[tuple[int, int, str, str], ...]  # (checked run, gate run, gate component, status)
 
     def to_dict(self) -> dict[str, Any]:
-        flagged: dict[str, list] = {}
+        flagged: dict[str, list[dict[str, Any]]] = {}
         for run, name, version, side in self.flagged:
             flagged.setdefault(str(run), []).append({"pointer": name, "version": version, "side": side})
-        gates: dict[str, list] = {}
+        gates: dict[str, list[dict[str, Any]]] = {}
         for run, gate, component, status in self.gates:
             gates.setdefault(str(run), []).append(
                 {"run": gate, "component": component, "passed": status == SUCCESS}
@@ -225,9 +233,9 @@ class LineageMarks(NamedTuple):
         return {"flagged": flagged, "gates": gates}
 
 
-def marks(session: Session, ids) -> LineageMarks:
-    """:class:`LineageMarks` of the runs ``ids`` (a trace's): two indexed queries over the ids."""
-    ids = list(ids)
+def marks(session: Session, run_ids: Iterable[int]) -> LineageMarks:
+    """:class:`LineageMarks` of the runs ``run_ids`` (a trace's): two indexed queries over the ids."""
+    ids = list(run_ids)
     if not ids:
         return LineageMarks((), ())
     d, g = run_dependencies, runs
@@ -242,7 +250,7 @@ def marks(session: Session, ids) -> LineageMarks:
         .where(id_in(dialect_of(session), d.c.producer_run_id))
         .order_by(d.c.producer_run_id, g.c.start_ts.desc(), g.c.id.desc())
     )
-    latest: dict[tuple[int, str], tuple] = {}
+    latest: dict[tuple[int, str], tuple[int, int, str, str]] = {}
     for producer, gate, component, status in session.execute(query, _bind_ids(session, ids)):
         latest.setdefault((producer, component), (producer, gate, component, status))
     return LineageMarks(tuple(flagged_pointers(session, ids)), tuple(latest.values()))
@@ -254,7 +262,7 @@ def _failed_tests(session: Session, ids: list[int]) -> list[tuple[int, str, str]
         .where(run_tests.c.passed == false(), id_in(dialect_of(session), run_tests.c.run_id))
         .order_by(run_tests.c.run_id, run_tests.c.position)
     )
-    return [tuple(r) for r in session.execute(query, _bind_ids(session, ids))]
+    return [(int(r[0]), str(r[1]), str(r[2] or "")) for r in session.execute(query, _bind_ids(session, ids))]
 
 
 def _span(age: timedelta) -> str:
@@ -274,8 +282,7 @@ def input_age(value: object) -> timedelta | None:
         age = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         age = timedelta(seconds=value)
-    elif isinstance(value, str) and valid._AGO.fullmatch(value.strip()):
-        ago = valid._AGO.fullmatch(value.strip())
+    elif isinstance(value, str) and (ago := valid._AGO.fullmatch(value.strip())):
         age = timedelta(seconds=int(ago.group(1)) * valid._UNIT_SECONDS[ago.group(2)])
     else:
         raise InvalidInputError(f"max_input_age is a timedelta, seconds or '7d'-style text, not {value!r}")
@@ -287,9 +294,12 @@ def input_age(value: object) -> timedelta | None:
 def required_components(value: object) -> tuple[str, ...]:
     """``require_components`` as given: a name or a list of names."""
     from mltrace_core import validation as valid
+    from mltrace_core.errors import InvalidInputError
 
     if value is None:
         return ()
     if isinstance(value, str):
-        value = [value]
+        return (valid.name(value, "required component"),)
+    if not isinstance(value, Iterable):
+        raise InvalidInputError("require_components is a component name or a list of them")
     return tuple(valid.name(v, "required component") for v in value)

@@ -49,6 +49,8 @@ class LineageCheckFailed(AirflowFailException):
 class _Gate:
     """What the operator and the sensor share: the arguments, the check, and recording the decision."""
 
+    task_id: str  # BaseOperator's
+
     def _init_gate(self, output, as_of, max_input_age, require_components, mltrace_conn_id, component):
         self.output_address = output
         self.as_of = as_of
