@@ -43,6 +43,9 @@ class Links:
     def flag(self) -> str:
         return self._to("/flag")
 
+    def rerun(self) -> str:
+        return self._to("/rerun")
+
     def run(self, run_id: int) -> str:
         return self._to(f"/runs/{int(run_id)}")
 
