@@ -26,6 +26,7 @@ from mltrace_core.gitinfo import git_hash as get_git_hash
 from mltrace_core.gitinfo import git_tags as get_git_tags
 from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 from mltrace_core.remote import RemoteStore
+from mltrace_core.staleness import warn_if_stale
 from mltrace_core.store import Store
 from mltrace_core.webtrace import web_tree
 
@@ -95,9 +96,11 @@ def log_component_run(
             log.warning("mltrace: set_upstream: the latest run of %r wrote nothing to depend on", name)
         for pointer, version in detail.output_versions:
             component_run.add_input(IOPointer(pointer, version=version))
-    if component_run.staleness_threshold is None and staleness_threshold != STALENESS_THRESHOLD:
+    if component_run.staleness_threshold is None:  # stored: the run is judged by 0.17's rules (staleness.py)
         component_run.staleness_threshold = staleness_threshold
-    return olemit.log(store, component_run)
+    run_id = olemit.log(store, component_run)
+    warn_if_stale(store, run_id)
+    return run_id
 
 
 def register(
@@ -132,7 +135,7 @@ def register(
         input_kwargs=dict(input_kwargs),
         output_kwargs=dict(output_kwargs),
         endpoint=endpoint,
-        staleness_threshold=None if staleness_threshold == STALENESS_THRESHOLD else staleness_threshold,
+        staleness_threshold=staleness_threshold,
         auto_log=auto_log,
         store=store,
     )

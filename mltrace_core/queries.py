@@ -86,6 +86,7 @@ _RUN_COLUMNS = (
     runs.c.ext_ol_run_id,
     runs.c.ext_ol_namespace,
     runs.c.ext_ol_parent_run_id,
+    runs.c.staleness_threshold,
 )
 
 
@@ -104,6 +105,11 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
         deps, stale = _dependencies_and_staleness(session, ids)
     else:
         deps, stale = _staleness_from_edges(session, edges, {row[0]: row for row in rows}, versioned)
+    legacy = [row[0] for row in rows if row.staleness_threshold is not None]
+    if legacy:  # runs logged through mltrace 0.17's API are judged by its rules
+        from mltrace_core import staleness
+
+        stale.update(staleness.messages(session, legacy))
     loaded = {}
     for (
         rid,
@@ -123,6 +129,7 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
         ol_run,
         ol_namespace,
         ol_parent,
+        _threshold,
         ins,
         outs,
         _,

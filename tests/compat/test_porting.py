@@ -398,3 +398,56 @@ def test_web_trace_is_017s_tree(default_uri):
     json.dumps(tree)
     with pytest.raises(RuntimeError):
         mltrace.web_trace("nothing-wrote-this")
+
+
+# -- 2. staleness_threshold: 0.17's staleness rules for the runs logged through its API ---------------
+def logged(component, start, end, inputs=(), outputs=(), **options):
+    cr = mltrace.ComponentRun(component, start_timestamp=start, end_timestamp=end)
+    for name in inputs:
+        cr.add_input(name)
+    for name in outputs:
+        cr.add_output(name)
+    return mltrace.log_component_run(cr, **options)
+
+
+def test_staleness_as_017_computed_it(default_uri, caplog):
+    old = logged("prep", at(0), at(1), outputs=["a.csv"])
+    fresh = logged("prep", at(60), at(61), outputs=["b.csv"])
+    # 0.17 measured from the upstream run's *start*, against the threshold given when the run was logged
+    caplog.set_level(logging.WARNING, logger="mltrace_core")
+    late = logged("train", at(180), at(181), inputs=["a.csv"], staleness_threshold=3 * 3600 - 1)
+    assert mltrace.get_component_run_information(late).stale == (
+        f"prep (ID {old}) was run 0 days ago.",
+        f"prep (ID {old}) has 1 fresher run that began before this component run started.",
+    )
+    assert f"run {late} of 'train' is stale" in caplog.text  # warned when logged, as 0.17 did
+    # exactly at the threshold is not stale; the fresher run of prep still is
+    at_bound = logged("train", at(180), at(182), inputs=["a.csv"], staleness_threshold=3 * 3600)
+    assert mltrace.get_component_run_information(at_bound).stale == (
+        f"prep (ID {old}) has 1 fresher run that began before this component run started.",
+    )
+    # the default threshold (30 days), and no fresher run of prep: nothing to say
+    caplog.clear()
+    current = logged("train", at(200), at(201), inputs=["b.csv"])
+    assert mltrace.get_component_run_information(current).stale == ()
+    assert "stale" not in caplog.text
+    # two fresher runs, a dependency older than 30 days, and the messages in a trace and in web_trace
+    logged("prep", at(120), at(121), outputs=["c.csv"])
+    day45 = at(60 * 24 * 45)
+    month = logged("score", day45, at(60 * 24 * 45 + 1), inputs=["a.csv", "b.csv"], outputs=["s.csv"])
+    expected = (
+        f"prep (ID {old}) was run 45 days ago.",
+        f"prep (ID {old}) has 2 fresher runs that began before this component run started.",
+        f"prep (ID {fresh}) was run 44 days ago.",
+        f"prep (ID {fresh}) has 1 fresher run that began before this component run started.",
+    )
+    assert mltrace.get_component_run_information(month).stale == expected
+    assert mltrace.trace("s.csv").nodes[0].run.stale == expected
+    assert mltrace.web_trace("s.csv")[0]["stale"] == list(expected)
+    # a run logged without 0.17's API keeps the store's rule (from the end of the writer, 30 days)
+    ours = mltrace.ComponentRun("report", start_timestamp=day45, end_timestamp=day45)
+    ours.add_input("a.csv")
+    rid = mltrace.Store(default_uri).log(ours.to_record())
+    assert mltrace.get_component_run_information(rid).stale == (
+        f"a.csv was produced 44 days before this run started (by run {old})",
+    )

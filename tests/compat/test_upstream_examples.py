@@ -71,6 +71,12 @@ def test_stale(example_store, tmp_path):
     assert producers == {"training", "some_old_component"}
     (old,) = example_store.get_history("some_old_component", 1)
     assert (old.end - old.start).days >= 28  # the run it fakes started two months ago
+    (first, _) = example_store.get_history("training", 10)[::-1]
+    # "This should be stale!": as 0.17 said it, from the old run's start and training's second run
+    assert inference.stale == (  # upstream runs in id order, as 0.17 listed its dependencies
+        f"training (ID {first.id}) has 1 fresher run that began before this component run started.",
+        f"some_old_component (ID {old.id}) was run {(inference.start - old.start).days} days ago.",
+    )
 
 
 def test_new_framework(example_store, tmp_path):
