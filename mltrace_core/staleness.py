@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from mltrace_core.models import components, run_dependencies, runs
@@ -30,12 +32,14 @@ from mltrace_core.queries import _bind_ids, dialect_of, id_in
 log = logging.getLogger("mltrace_core")
 
 
-def _query(dialect: str):
+def _query(dialect: str) -> Select[Any]:
     d = run_dependencies
     pairs = (
-        select(d.c.consumer_run_id, d.c.producer_run_id).where(id_in(dialect, d.c.consumer_run_id)).distinct()
+        select(d.c.consumer_run_id, d.c.producer_run_id)
+        .where(id_in(dialect, d.c.consumer_run_id))
+        .distinct()
+        .subquery()
     )
-    pairs = pairs.subquery()
     cons, prod, other = runs.alias("cons"), runs.alias("prod"), runs.alias("other")
     fresher = (
         select(func.count())
@@ -65,7 +69,7 @@ def _query(dialect: str):
     )
 
 
-def messages(session: Session, consumers) -> dict[int, list[str]]:
+def messages(session: Session, consumers: Iterable[int]) -> dict[int, list[str]]:
     """0.17's staleness messages of these runs (ids of runs that carry a threshold), by run id: a run
     with none maps to an empty list. Upstream runs in id order, as 0.17's dependencies were."""
     consumers = list(consumers)
@@ -89,7 +93,7 @@ def messages(session: Session, consumers) -> dict[int, list[str]]:
     return {rid: [m for _, found in sorted(out.get(rid, ())) for m in found] for rid in consumers}
 
 
-def warn_if_stale(store, run_id: int | None) -> None:
+def warn_if_stale(store: Any, run_id: int | None) -> None:
     """Log the run's staleness messages as a warning, as 0.17 did when it committed a stale run. Never
     raises: the run is logged; a store that cannot be read back (over HTTP) says nothing."""
     if run_id is None:
