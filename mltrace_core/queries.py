@@ -88,6 +88,7 @@ _RUN_COLUMNS = (
     runs.c.ext_ol_parent_run_id,
     runs.c.staleness_threshold,
 )
+_THRESHOLD = len(_RUN_COLUMNS) - 1  # a run's staleness_threshold in the rows of load_runs
 
 
 def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
@@ -105,7 +106,7 @@ def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
         deps, stale = _dependencies_and_staleness(session, ids)
     else:
         deps, stale = _staleness_from_edges(session, edges, {row[0]: row for row in rows}, versioned)
-    legacy = [row[0] for row in rows if row.staleness_threshold is not None]
+    legacy = [row[0] for row in rows if row[_THRESHOLD] is not None]
     if legacy:  # runs logged through mltrace 0.17's API are judged by its rules
         from mltrace_core import staleness
 
