@@ -22,7 +22,7 @@ from mltrace_core.config import normalize_uri
 from mltrace_core.errors import InvalidInputError, SchemaError
 
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
-SCHEMA_REVISION = "0007"  # head of migrations/versions; tests/core/test_migrations.py checks it
+SCHEMA_REVISION = "0008"  # head of migrations/versions; tests/core/test_migrations.py checks it
 _SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use set-up
 
 
@@ -38,7 +38,8 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
         ms = int(timeout * 1000)
         return create_engine(
             url,
-            pool_pre_ping=True,  # a long-lived API server or worker survives a PostgreSQL restart
+            # No pool_pre_ping (a round trip per call): a connection a restarted server dropped fails its
+            # call, which invalidates the pool, and the store retries the call once (Store._retrying).
             connect_args={
                 "connect_timeout": max(1, int(timeout)),
                 # jit=off: lineage queries are many small index walks; compiling them costs 100+ ms.

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import addresses, catalog, checks, db, details, diff, lineage, queries, versions
+from mltrace_core import addresses, catalog, checks, db, details, diff, fastlog, lineage, queries, versions
 from mltrace_core import validation as valid
 from mltrace_core.batch import write_runs
 from mltrace_core.bound import CallBound
@@ -59,6 +59,7 @@ class Store:
         self.timeout = timeout
         self.max_in_flight = max_in_flight
         self._bound = CallBound(timeout, max_in_flight, threaded=not _is_local(self.uri))
+        self._redacted = redact_uri(self.uri)  # named in every call's timeout error: worked out once
         self._engine: Engine | None = None
         self._ready = False
         self._lock = threading.Lock()
@@ -97,7 +98,7 @@ class Store:
 
     def _read(self, fn, *args) -> T:
         """``fn(session, *args)`` in a read transaction, within the time bound."""
-        return self._bounded(lambda deadline: self._run_read(fn, args))
+        return self._bounded(lambda deadline: self._retrying(lambda: self._run_read(fn, args), deadline))
 
     def _write(self, fn, *args) -> T:
         """``fn(session, *args)`` in a write transaction, retrying transient conflicts, within the bound."""
@@ -108,21 +109,38 @@ class Store:
             return fn(s, *args)
 
     def _run_write(self, fn, args, deadline: float):
-        attempt = 0
+        return self._retrying(lambda: self._write_once(fn, args), deadline)
+
+    def _write_once(self, fn, args):
+        with self.session(write=True) as s:
+            return fn(s, *args)
+
+    def _retrying(self, call: Callable[[], T], deadline: float) -> T:
+        """``call()``, again after a transient conflict (with a random pause) or once right away after a
+        lost connection (a restarted server: the pool was invalidated, the next connection is new -- so no
+        connection is pinged before use), until ``deadline``."""
+        attempt, reconnected = 0, False
         while True:
             try:
-                with self.session(write=True) as s:
-                    return fn(s, *args)
+                return call()
             except StoreUnavailableError as exc:
+                if _disconnected(exc.__cause__) and not reconnected:
+                    reconnected = True
+                    continue
                 attempt += 1
                 pause = min(0.5, 0.005 * 2**attempt) * random.random()
                 if not _transient(exc.__cause__) or time.monotonic() + pause >= deadline:
                     raise
                 time.sleep(pause)
 
+    def _log_fast(self, record: RunRecord) -> int | None:
+        with self._translate():
+            self._ensure_ready()
+            return fastlog.log(self.engine, record)
+
     def _bounded(self, call: Callable[[float], T]) -> T:
         """``call(deadline)`` within :attr:`timeout` (see :mod:`mltrace_core.bound`)."""
-        return self._bound.call(call, redact_uri(self.uri), self._drop_pool)
+        return self._bound.call(call, self._redacted, self._drop_pool)
 
     def _drop_pool(self) -> None:
         """A call did not answer in time: never hand its connection out again (it stays with its worker)."""
@@ -183,7 +201,13 @@ class Store:
         """Write one run with its inputs, outputs and lineage, all at once; return its id.
         Logging the same run (same key) again writes nothing and returns the first id."""
         record = run.to_record() if isinstance(run, ComponentRun) else run.checked()
-        return self._write(write_run, record)
+
+        def log(deadline: float) -> int:
+            # A new run takes the one-round-trip path (mltrace_core/fastlog.py); a merge the general one.
+            run_id = self._retrying(lambda: self._log_fast(record), deadline)
+            return run_id if run_id is not None else self._run_write(write_run, (record,), deadline)
+
+        return self._bounded(log)
 
     def log_many(self, runs: Iterable[ComponentRun | RunRecord], chunk: int = LOG_MANY_CHUNK) -> list[int]:
         """Write many runs (replays, backfills, batch ingestion); return their ids in the order given.
@@ -443,6 +467,10 @@ def _tags(tags) -> tuple[str, ...]:
 def _is_local(uri: str) -> bool:
     """SQLite runs in this process: no network to freeze, so no worker thread is needed."""
     return normalize_uri(uri).startswith("sqlite")
+
+
+def _disconnected(cause: BaseException | None) -> bool:
+    return isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated
 
 
 def _transient(cause: BaseException | None) -> bool:

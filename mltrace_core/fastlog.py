@@ -1,0 +1,251 @@
+"""The hot path of ``Store.log``: a new run written with the least client work the backend allows.
+
+The common case -- a run whose key is new -- is the one every traced task try and every logged run of
+plain Python takes, so it skips the ORM session and SQLAlchemy's statement machinery and speaks to the
+driver (the pooled DBAPI connection of the store's engine):
+
+- PostgreSQL: one call of the server-side function ``mltrace_log_run`` (schema 0008), autocommit: one
+  round trip, committed durably on return; the function's plans are prepared once per connection.
+- SQLite: the same statements as :func:`write.write_run`, prepared (sqlite3's statement cache) inside one
+  ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+
+The lineage rule and the late-arrival relink are the ones of :mod:`mltrace_core.write`, written as
+single statements. Anything else -- a key already written (a merge), a run with test results -- returns
+``None`` having written nothing, and the store takes the general path. Driver errors are raised as
+SQLAlchemy's ``DBAPIError`` (what the store translates and retries), with a disconnected connection
+invalidated so the pool never hands it out again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+
+from mltrace_core.records import ExternalIdentity
+from mltrace_core.runs import RunRecord
+
+_PG_CALL = (
+    "SELECT mltrace_log_run(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s, %s::json, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+)
+
+
+def log(engine: Engine, rec: RunRecord) -> int | None:
+    """Write ``rec`` if it is a new run without test results; its id, else ``None`` (nothing written)."""
+    if rec.tests:
+        return None
+    postgres = engine.dialect.name == "postgresql"
+    fairy = engine.raw_connection()
+    try:
+        try:
+            return _log_pg(fairy, rec) if postgres else _log_sqlite(fairy, rec)
+        except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
+            _rollback(fairy, postgres)
+            invalidated = engine.dialect.is_disconnect(exc, fairy.driver_connection, None)  # type: ignore[arg-type]
+            if invalidated:  # the server dropped it, so it dropped its siblings too: a new pool
+                fairy.invalidate(exc)
+                engine.dispose(close=False)
+            raise sa_exc.DBAPIError.instance(
+                "mltrace fast log",
+                None,
+                exc,
+                engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=invalidated,
+                dialect=engine.dialect,
+            ) from exc
+    finally:
+        fairy.close()
+
+
+def _rollback(fairy: Any, postgres: bool) -> None:
+    if not postgres:
+        try:
+            fairy.driver_connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction open (BEGIN itself failed)
+
+
+def _pointer_args(rec: RunRecord) -> tuple[list[str], list[str | None]]:
+    types = {name: ptype for name, _v, ptype in rec.inputs + rec.outputs}
+    names = sorted(types)
+    return names, [types[n] for n in names]
+
+
+# -- PostgreSQL: one round trip -------------------------------------------------------------------------
+def _log_pg(fairy: Any, rec: RunRecord) -> int | None:
+    conn = fairy.driver_connection
+    conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
+    try:
+        ext = rec.external or ExternalIdentity()
+        names, types = _pointer_args(rec)
+        cur = conn.cursor()
+        cur.execute(
+            _PG_CALL,
+            (
+                rec.key,
+                rec.component,
+                sorted(set(rec.component_tags)),
+                rec.start,
+                rec.end,
+                rec.status,
+                rec.notes,
+                rec.code_version,
+                rec.error,
+                ext.dag_id,
+                ext.run_id,
+                ext.task_id,
+                ext.try_number,
+                ext.map_index,
+                ext.url,
+                ext.openlineage_run_id,
+                ext.openlineage_namespace,
+                ext.openlineage_parent_run_id,
+                rec.git_hash,
+                _json_list(rec.git_tags),
+                rec.code_snapshot,
+                rec.staleness_threshold,
+                names,
+                types,
+                [n for n, _, _ in rec.inputs],
+                [v for _, v, _ in rec.inputs],
+                [n for n, _, _ in rec.outputs],
+                [v for _, v, _ in rec.outputs],
+            ),
+        )
+        run_id = cur.fetchone()[0]
+        cur.close()
+        return None if run_id is None else int(run_id)
+    finally:
+        if not conn.closed:  # a dropped connection refuses even this; the caller invalidates it
+            conn.autocommit = False
+
+
+def _json_list(values: tuple[str, ...] | None) -> str:
+    return json.dumps(None if values is None else list(values))  # as SQLAlchemy's JSON type stores None
+
+
+# -- SQLite: prepared statements in one BEGIN IMMEDIATE ---------------------------------------------------
+_SQLITE_ELIGIBLE = "o.end_ts <= ?1 AND o.run_id <> ?2 AND (o.end_ts < ?1 OR o.start_ts < ?1 OR o.run_id < ?2)"
+_SQLITE_LINK = f"""
+INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
+SELECT consumer, pointer_id, producer FROM (
+    SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
+        (SELECT o.run_id FROM run_outputs o
+          WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_SQLITE_ELIGIBLE}
+          ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
+        (SELECT o.run_id FROM run_outputs o
+          WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL) AND {_SQLITE_ELIGIBLE}
+          ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
+    ) AS producer
+    FROM run_inputs i WHERE i.run_id = ?2
+) AS linked
+WHERE producer IS NOT NULL
+"""
+# write._relink_consumers in one statement (?1 start, ?2 run id, ?3 end); see migration 0008.
+_SQLITE_RELINK = """
+INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
+SELECT i.run_id, i.pointer_id, ?2
+FROM run_outputs o
+JOIN run_inputs i ON i.pointer_id = o.pointer_id AND i.start_ts >= o.end_ts AND i.run_id <> o.run_id
+LEFT JOIN run_dependencies cd ON cd.consumer_run_id = i.run_id AND cd.pointer_id = i.pointer_id
+LEFT JOIN run_outputs co ON co.run_id = cd.producer_run_id AND co.pointer_id = cd.pointer_id
+WHERE o.run_id = ?2
+  AND (?3 < i.start_ts OR ?1 < i.start_ts OR ?2 < i.run_id)
+  AND (i.version IS NULL OR o.version IS NULL OR o.version = i.version)
+  AND (cd.producer_run_id IS NULL OR
+       (i.version IS NOT NULL AND co.version IS i.version, co.end_ts, cd.producer_run_id)
+       < (i.version IS NOT NULL AND o.version IS i.version, ?3, ?2))
+  AND true
+ON CONFLICT (consumer_run_id, pointer_id) DO UPDATE SET producer_run_id = excluded.producer_run_id
+"""
+_SQLITE_RUN = (
+    "INSERT INTO component_runs (key, component_id, start_ts, end_ts, status, notes, code_version, error,"
+    " ext_dag_id, ext_run_id, ext_task_id, ext_try_number, ext_map_index, ext_url, ext_ol_run_id,"
+    " ext_ol_namespace, ext_ol_parent_run_id, git_hash, git_tags, code_snapshot, staleness_threshold,"
+    " logged_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (key) DO NOTHING RETURNING id"
+)
+
+
+def sqlite_ts(ts: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it in SQLite (naive UTC text with microseconds: orders as text)."""
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _log_sqlite(fairy: Any, rec: RunRecord) -> int | None:
+    c = fairy.driver_connection.execute
+    now = sqlite_ts(datetime.now(timezone.utc))
+    start, end = sqlite_ts(rec.start), sqlite_ts(rec.end)
+    c("BEGIN IMMEDIATE")
+    row = c("SELECT id FROM components WHERE name = ?", (rec.component,)).fetchone()
+    if row is None:
+        row = c(
+            "INSERT INTO components (name, description, owner, created_at) VALUES (?, '', '', ?) RETURNING id",
+            (rec.component, now),
+        ).fetchone()
+    cid = row[0]
+    for tag in sorted(set(rec.component_tags)):
+        c("INSERT INTO component_tags (component_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", (cid, tag))
+    names, types = _pointer_args(rec)
+    ids: dict[str, int] = {}
+    if names:
+        ids = dict(c(f"SELECT name, id FROM pointers WHERE name IN ({','.join('?' * len(names))})", names))
+        for name, ptype in zip(names, types, strict=True):
+            if name not in ids:
+                ids[name] = c(
+                    "INSERT INTO pointers (name, type, flagged, created_at) VALUES (?, ?, 0, ?) RETURNING id",
+                    (name, ptype, now),
+                ).fetchone()[0]
+    ext = rec.external or ExternalIdentity()
+    row = c(
+        _SQLITE_RUN,
+        (
+            rec.key,
+            cid,
+            start,
+            end,
+            rec.status,
+            rec.notes,
+            rec.code_version,
+            rec.error,
+            ext.dag_id,
+            ext.run_id,
+            ext.task_id,
+            ext.try_number,
+            ext.map_index,
+            ext.url,
+            ext.openlineage_run_id,
+            ext.openlineage_namespace,
+            ext.openlineage_parent_run_id,
+            rec.git_hash,
+            _json_list(rec.git_tags),
+            rec.code_snapshot,
+            rec.staleness_threshold,
+            now,
+        ),
+    ).fetchone()
+    if row is None:  # another report of a run already written: merged by the general path
+        c("ROLLBACK")
+        return None
+    run_id = row[0]
+    if rec.inputs:
+        for name, version, _ in rec.inputs:
+            c(
+                "INSERT INTO run_inputs (run_id, pointer_id, version, start_ts) VALUES (?, ?, ?, ?)",
+                (run_id, ids[name], version, start),
+            )
+        c(_SQLITE_LINK, (start, run_id))
+    if rec.outputs:
+        for name, version, _ in rec.outputs:
+            c(
+                "INSERT INTO run_outputs (run_id, pointer_id, version, start_ts, end_ts) VALUES (?, ?, ?, ?, ?)",
+                (run_id, ids[name], version, start, end),
+            )
+        c(_SQLITE_RELINK, (start, run_id, end))
+    c("COMMIT")
+    return int(run_id)
