@@ -44,15 +44,17 @@ demo-plain: install
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace recent --limit 6
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace trace data/predictions/churn_scores.csv
 
-# The whole suite, as CI runs it: the linters, the manual in strict mode, the fast group in random order
-# (it must not depend on the order tests run in), then every test on both backends.
+# The whole suite, as CI runs it, each test once: the linters, the manual in strict mode, the fast group
+# in random order on both cores (it must not depend on the order tests run in), then everything else
+# (Airflow, PostgreSQL, servers, the browser) in file order, so its slow servers start predictably.
+FAST := -m "not slow and not airflow and not postgres" -p randomly -n 2 -q
 test: install chromium lint docs
-	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q
-	$(BIN)/pytest
+	$(BIN)/pytest $(FAST)
+	$(BIN)/pytest -m "slow or airflow or postgres"
 
-# The inner loop: core and web app on SQLite, no Airflow processes, in random order; under a minute.
+# The inner loop: core and web app on SQLite, no Airflow processes, in random order; about a minute.
 test-fast: install
-	$(BIN)/pytest -m "not slow and not airflow and not postgres" -p randomly -q -x
+	$(BIN)/pytest $(FAST) -x
 
 # mypy: --strict on the core; mltrace_airflow with mypy's defaults (Airflow's own types are partial).
 lint: install

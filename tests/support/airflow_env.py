@@ -22,14 +22,17 @@ _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
 def configure() -> Path:
-    """The session's AIRFLOW_HOME (SQLite metadata DB, the repo's dags/, example data inside it)."""
-    if os.environ.get(_MARK):
+    """The session's AIRFLOW_HOME (SQLite metadata DB, the repo's dags/, example data inside it). Each
+    pytest-xdist worker gets its own (a worker inherits the controller's environment, mark included)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if os.environ.get(_MARK) and os.environ.get(_MARK + "_WORKER", "") == worker:
         return Path(os.environ[_MARK])
-    home = Path(tempfile.mkdtemp(prefix="mltrace-airflow-"))
+    home = Path(tempfile.mkdtemp(prefix=f"mltrace-airflow-{worker}-" if worker else "mltrace-airflow-"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
     os.environ.update(
         {
             _MARK: str(home),
+            _MARK + "_WORKER": worker,
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             # The example DAGs, plus the tests' own edge-case DAGs in a second bundle.

@@ -47,10 +47,22 @@ def auth_manager(monkeypatch) -> SimpleAuthManager:
     return manager
 
 
+@pytest.fixture(scope="session")
+def shared_app() -> tuple[FastAPI, dict]:
+    """One app for the session, showing whatever store the current test put in the returned dict:
+    building the app (FastAPI analyses every route's dependencies) took most of the web tests' time."""
+    current: dict = {}
+    return create_app(lambda: current["store"]), current
+
+
 @pytest.fixture
-def app(store) -> FastAPI:
-    """The mltrace app over ``store``."""
-    return create_app(lambda: store)
+def app(store, shared_app) -> Iterator[FastAPI]:
+    """The mltrace app over ``store`` (the session's app; a test's dependency overrides end with it)."""
+    app, current = shared_app
+    current["store"] = store
+    yield app
+    current.clear()
+    app.dependency_overrides.clear()
 
 
 def mounted(app: FastAPI) -> FastAPI:

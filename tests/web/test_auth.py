@@ -76,10 +76,17 @@ def _no_store():
     raise AssertionError("the store was reached before auth refused the request")
 
 
-@pytest.fixture
-def guarded():
-    """The app over a store that must never be reached: auth refuses first."""
+@pytest.fixture(scope="module")
+def guarded_app():
     return create_app(_no_store)
+
+
+@pytest.fixture
+def guarded(guarded_app):
+    """The app over a store that must never be reached: auth refuses first (one app for the module; a
+    test's user override ends with the test)."""
+    yield guarded_app
+    guarded_app.dependency_overrides.clear()
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ def key(monkeypatch):
 
 
 @pytest.fixture
-def http(store, key):
-    with TestClient(mounted(create_app(lambda: store))) as c:
+def http(app, key):
+    with TestClient(mounted(app)) as c:
         yield c
 
 
