@@ -58,8 +58,10 @@ def _statements(dialect: str) -> SimpleNamespace:
     upsert_edge = insert(run_dependencies)
     return SimpleNamespace(
         component=insert(components).on_conflict_do_nothing(index_elements=["name"]),
-        tag=insert(component_tags).on_conflict_do_nothing(),
-        pointer=insert(pointers).on_conflict_do_nothing(index_elements=["name"]),
+        # RETURNING on the many-row inserts: SQLAlchemy then sends a list of rows as multi-row INSERTs
+        # ("insertmanyvalues"); without it psycopg2 sends an ON CONFLICT insert row by row, a round trip each.
+        tag=insert(component_tags).on_conflict_do_nothing().returning(component_tags.c.tag),
+        pointer=insert(pointers).on_conflict_do_nothing(index_elements=["name"]).returning(pointers.c.id),
         run=insert(runs).on_conflict_do_nothing(index_elements=["key"]).returning(runs.c.id),
         edge=upsert_edge.on_conflict_do_update(
             index_elements=["consumer_run_id", "pointer_id"],

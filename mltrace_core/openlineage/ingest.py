@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, or_, select, text
 from sqlalchemy.orm import Session
 
+from mltrace_core.batch import write_runs
 from mltrace_core.formats import TERMINAL
 from mltrace_core.models import components, openlineage_runs, runs, utcnow
 from mltrace_core.openlineage import state as st
-from mltrace_core.openlineage.bulk import write_runs
 from mltrace_core.openlineage.events import DatasetEvent, Event, JobEvent, RunEvent
 from mltrace_core.runs import RunRecord
 from mltrace_core.write import component_id, pointer_ids

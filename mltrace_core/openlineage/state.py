@@ -171,7 +171,13 @@ def _order(item: tuple) -> tuple:
 
 
 def _later(old, new):
-    return new if old is None or _order(new) > _order(old) else old
+    """Of two (time, facet value): the later; at one time, the larger value's JSON (order-independent).
+    The values themselves are not ordered (an ``AirflowTry``): compare them only for equality."""
+    if old is None or new[0] > old[0]:
+        return new
+    if new[0] < old[0] or new[1] == old[1]:  # the same facet again: every event of a try carries it
+        return old
+    return new if _order(new[::-1]) > _order(old[::-1]) else old
 
 
 # -- JSON ---------------------------------------------------------------------------------------------

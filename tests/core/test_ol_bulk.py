@@ -1,4 +1,4 @@
-"""A batch of OpenLineage events is written many runs to a statement (mltrace_core/openlineage/bulk.py):
+"""A batch of OpenLineage events is written many runs to a statement (mltrace_core/batch.py, Store.log_many's writer):
 the lineage must be exactly the rule's whatever the batches hold -- runs of one batch reading each other's
 outputs, producers arriving in a later batch than their readers (a late writer takes its readers over),
 runs logged through the Python API in between, versions, failed runs, redeliveries. Checked against the

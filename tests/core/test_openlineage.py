@@ -212,6 +212,40 @@ def test_fail_keeps_inputs_and_error_but_no_outputs_abort_is_a_status_of_its_own
         store.trace("/out")  # never written by anyone: no pointer row at all
 
 
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_later_facet_replaces_an_earlier_one_whatever_the_arrival_order(store, order, batched):
+    """Facets that differ between a run's events (a log URL, a parent, an error message) are merged by
+    event time: the later one wins, and differing values never break the merge."""
+    rid = new_id()
+
+    def facets(url, dag_run, message):
+        out = airflow_facets("etl", "load", dag_run_uuid=dag_run)
+        out["airflow"]["taskInstance"]["log_url"] = url
+        return out | error_facet(message)
+
+    first, second = new_id(), new_id()
+    events = [
+        event("START", rid, 0, "etl.load", run_facets=facets("http://a/log", first, "zz early")),
+        event("RUNNING", rid, 1, "etl.load", run_facets=facets("http://b/log", second, "aa later")),
+        event("FAIL", rid, 2, "etl.load", run_facets=facets("http://b/log", second, "aa later")),
+    ]
+    delivered = [events[i] for i in order]
+    if batched:
+        ingest(store, *delivered)
+    else:
+        for e in delivered:
+            ingest(store, e)
+    run = only_run(store)
+    assert (run.status, run.start, run.end) == ("failed", at(0), at(2))
+    if batched or order[-1] == 2:  # the FAIL came last: every facet was merged before the run was written
+        assert (run.external.url, run.external.openlineage_parent_run_id, run.error) == (
+            "http://b/log",
+            second,
+            "aa later",
+        )
+
+
 def test_dag_run_events_are_acknowledged_not_runs(store):
     dag_run = new_id()
     result = ingest(

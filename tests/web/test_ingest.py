@@ -101,6 +101,30 @@ def test_without_a_configured_key_no_key_is_accepted(store, token, monkeypatch):
         assert post(http, LINEAGE, event("COMPLETE", rid, 1), headers=token("op")).status_code == 201
 
 
+def test_the_key_from_a_command_works_and_is_never_logged_or_shown(store, monkeypatch, caplog):
+    """The key is sensitive: Airflow's ``_CMD`` form gives it, and neither the logs (at DEBUG) nor any
+    answer ever carry it, for a right key or a wrong one."""
+    secret = "key-from-a-command-0123456789abcdef"
+    monkeypatch.delenv("AIRFLOW__MLTRACE__INGESTION_KEY", raising=False)
+    monkeypatch.setenv("AIRFLOW__MLTRACE__INGESTION_KEY_CMD", f"echo {secret}")
+    auth.ingestion_key.clear()
+    caplog.set_level("DEBUG")
+    try:
+        with TestClient(mounted(create_app(lambda: store))) as http:
+            answers = [
+                post(http, LINEAGE, event("COMPLETE", new_id(), 1), headers=as_key(secret)),
+                post(http, LINEAGE, event("COMPLETE", new_id(), 1), headers=as_key(secret[:-1])),
+                post(http, LINEAGE, {"eventTime": "x"}, headers=as_key(secret)),
+                post(http, BATCH, [{"run": {}}], headers=as_key(secret)),
+            ]
+    finally:
+        auth.ingestion_key.clear()
+    assert [r.status_code for r in answers] == [201, 401, 422, 200]
+    assert len(stored(store)) == 1
+    assert all(secret[:-1] not in r.text and secret[:-1] not in str(r.headers) for r in answers)
+    assert caplog.records and secret[:-1] not in caplog.text
+
+
 # -- one event --------------------------------------------------------------------------------------------------
 def test_an_event_is_stored_and_answered_201_with_an_empty_body(http, store):
     rid = new_id()
