@@ -140,6 +140,19 @@ OPTIONS: tuple[Option, ...] = (
         "OpenLineage provider's SQL parser when it is installed). Only the assets of that very try.",
     ),
     Option(
+        "on_flagged_input",
+        "string",
+        "warn",
+        "What a traced task try (traced operators and the trace-every-task listener) does when it reads a "
+        "flagged input (a pointer flagged as a whole, or the flagged version of it the try reads): "
+        "``ignore``; ``warn``, a warning naming each flag (target, who, when, why) in the task log and in "
+        "the run's notes; ``fail``, the try fails before the task's code runs, with an error naming the "
+        "flags, and its run is logged as failed with that reason (the listener cannot stop a task: it "
+        "warns). The check is one indexed query within ``timeout``; if the store cannot answer, the try "
+        "goes on with a warning.",
+        example="fail",
+    ),
+    Option(
         "disabled",
         "boolean",
         "False",
@@ -239,6 +252,25 @@ def ingestion_key() -> str | None:
 def hook_lineage() -> bool:
     """``[mltrace] hook_lineage``."""
     return _boolean("hook_lineage")
+
+
+FLAGGED_INPUT_ACTIONS = ("ignore", "warn", "fail")
+
+
+def on_flagged_input() -> str:
+    """``[mltrace] on_flagged_input``: ``ignore``, ``warn`` (default) or ``fail``."""
+    default = _default("on_flagged_input")
+    raw = _get("on_flagged_input")
+    if raw is None:
+        return default
+    value = raw.split("#")[0].strip().lower()
+    if value in FLAGGED_INPUT_ACTIONS:
+        return value
+    _warn_once(
+        "on_flagged_input",
+        f"[mltrace] on_flagged_input must be ignore, warn or fail, not {raw!r}; using {default}",
+    )
+    return default
 
 
 # -- reading ------------------------------------------------------------------------------------------------

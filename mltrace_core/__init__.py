@@ -63,7 +63,10 @@ from mltrace_core.errors import (
 )
 from mltrace_core.records import (
     Address,
+    AirflowRun,
     ExternalIdentity,
+    FlagRecord,
+    Impact,
     PointerVersion,
     Review,
     Run,
@@ -118,10 +121,13 @@ __all__ = [
     "save",
     # ours
     "Address",
+    "AirflowRun",
     "AmbiguousAddressError",
     "CheckReason",
     "CheckResult",
     "ExternalIdentity",
+    "FlagRecord",
+    "Impact",
     "IncompleteRunError",
     "InvalidEventError",
     "InvalidFieldError",

@@ -1,19 +1,19 @@
-"""Components, tags and flags: the catalogue around the runs."""
+"""Components, tags, pointers and notes: the catalogue around the runs (flags: :mod:`.flags`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, func, select, true, update
+from sqlalchemy import CursorResult, Update, func, select, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.entities.component import Component
 from mltrace_core.errors import NotFoundError
-from mltrace_core.lineage import latest_writer, shared_runs
 from mltrace_core.models import (
     component_tags,
     components,
+    flags,
     pointers,
     run_dependencies,
     run_inputs,
@@ -23,7 +23,6 @@ from mltrace_core.models import (
 )
 from mltrace_core.naming import canonical
 from mltrace_core.queries import component_row_id, load_runs
-from mltrace_core.records import Review
 from mltrace_core.write import add_tags, component_id, pointer_ids
 
 
@@ -98,37 +97,6 @@ def list_tags(session: Session) -> list[str]:
     )
 
 
-def set_flag(session: Session, name: str, flagged: bool) -> None:
-    name = canonical(name)  # any spelling of the pointer
-    done = _changed(session, update(pointers).where(pointers.c.name == name).values(flagged=flagged))
-    if done == 0:
-        raise NotFoundError(f"no pointer named {name!r}")
-
-
-def unflag_all(session: Session) -> int:
-    return _changed(session, update(pointers).where(pointers.c.flagged == true()).values(flagged=False))
-
-
-def flagged(session: Session) -> list[str]:
-    """The names of the flagged pointers (a partial index holds just those)."""
-    query = select(pointers.c.name).where(pointers.c.flagged == true()).order_by(pointers.c.name)
-    return list(session.execute(query).scalars())
-
-
-def review(session: Session) -> Review:
-    """The flagged outputs, and the runs in their traces, most common first (the likely culprits)."""
-    flagged = session.execute(
-        select(pointers.c.id, pointers.c.name).where(pointers.c.flagged == true()).order_by(pointers.c.name)
-    ).all()
-    starts = [w for w in (latest_writer(session, pid) for pid, _ in flagged) if w is not None]
-    counts = shared_runs(session, starts)
-    loaded = load_runs(session, [r for r, _ in counts])
-    return Review(
-        flagged=tuple(name for _, name in flagged),
-        runs=tuple((loaded[r], n) for r, n in counts if r in loaded),
-    )
-
-
 def pointer(session: Session, name: str, create: bool, ptype: str | None) -> tuple[str, str | None, bool]:
     """(name, type, flagged) of pointer ``name`` (any spelling); ``create``: made (with ``ptype``) if missing."""
     name = canonical(name)
@@ -173,6 +141,7 @@ def set_notes(session: Session, run_id: int, notes: str) -> str:
 def delete_everything(session: Session) -> None:
     """Every component, run, pointer and edge deleted; the schema stays (0.17's ``clean_db``)."""
     for table in (
+        flags,
         run_tests,
         run_dependencies,
         run_inputs,

@@ -233,6 +233,103 @@ def downstream(
     show_graph(ctx, ctx.store.downstream(pointer, depth), fmt, by, as_json)
 
 
+@cli.command(epilog=f"{ADDRESSES} Runs come in run-id order; --clear works on every page at once.")
+@click.argument("address")
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(1, valid.MAX_LIMIT),
+    default=100,
+    show_default=True,
+    help="Runs a page lists.",
+)
+@click.option("--after", metavar="RUN_ID", default=None, help='The next page: runs after this id ("next").')
+@click.option(
+    "--clear",
+    is_flag=True,
+    help="Ask Airflow's REST API to clear the affected task instances (with their downstream) so that "
+    "Airflow re-runs them: a dry run first, whose list is shown, then the real clear once confirmed.",
+)
+@click.option("--yes", "-y", is_flag=True, help="With --clear: do not ask for confirmation.")
+@click.option(
+    "--airflow-url",
+    metavar="URL",
+    default=None,
+    help="Airflow's API server (default: $MLTRACE_AIRFLOW_URL, else $AIRFLOW__API__BASE_URL, else "
+    "http://localhost:8080).",
+)
+@click.option(
+    "--airflow-user",
+    metavar="USER",
+    envvar="MLTRACE_AIRFLOW_USER",
+    default=None,
+    help="Airflow user to get a token for, when $AIRFLOW_API_TOKEN is not set (password: "
+    "$MLTRACE_AIRFLOW_PASSWORD, else asked).",
+)
+@json_option
+@pass_ctx
+def impact(
+    ctx: Context,
+    address: str,
+    limit: int,
+    after: str | None,
+    clear: bool,
+    yes: bool,
+    airflow_url: str | None,
+    airflow_user: str | None,
+    as_json: bool,
+) -> None:
+    """Everything downstream of ADDRESS: each run (and whether its outputs are still the latest, "live"),
+    and the Airflow DAG runs and tasks that would need re-running. NAME: every reader of any version and
+    what they led to; NAME@VERSION: the readers of that version; run:ID: the readers of its outputs."""
+    from mltrace_core import render
+
+    result = ctx.store.impact(address, limit, after)
+    emit(ctx, as_json and not clear, result.to_dict, lambda: render.impact(result))
+    if clear:
+        _clear(result, yes, airflow_url, airflow_user, as_json or ctx.as_json)
+
+
+def _clear(result, yes: bool, url: str | None, user: str | None, as_json: bool) -> None:
+    """Preview (Airflow's dry run), confirm, clear: one request per DAG run, through Airflow's REST API."""
+    import os
+
+    from mltrace_airflow import rerun  # pure HTTP, no Airflow import
+
+    if not result.airflow:
+        click.echo("Nothing to clear: no affected run has an Airflow identity.", err=True)
+        return
+    password = os.environ.get("MLTRACE_AIRFLOW_PASSWORD")
+    if user and not password and not os.environ.get("AIRFLOW_API_TOKEN"):
+        password = click.prompt(f"Airflow password for {user}", hide_input=True, err=True)
+    client = rerun.AirflowClient.from_environment(url, user, password)
+    preview = rerun.clear_all(client, result.airflow, dry_run=True)
+    count = sum(len(p.task_instances) for p in preview)
+    if not as_json:
+        click.echo(f"Airflow would clear {count} task instances (with their downstream):")
+        for p in preview:
+            for ti in p.task_instances:
+                mapped = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+                click.echo(f"  {p.dag_id}  {p.dag_run_id}  {ti.task_id}{mapped}  ({ti.state or 'no state'})")
+    if not yes and not click.confirm(f"Clear these {count} task instances?", err=True):
+        click.echo("Nothing cleared.", err=True)
+        if as_json:
+            click.echo(json.dumps({"preview": [p.to_dict() for p in preview], "cleared": []}, indent=2))
+        return
+    done = rerun.clear_all(client, result.airflow, dry_run=False)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"preview": [p.to_dict() for p in preview], "cleared": [d.to_dict() for d in done]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        cleared = sum(len(d.task_instances) for d in done)
+        click.echo(f"Cleared {cleared} task instances in {len(done)} DAG runs; Airflow re-runs them.")
+
+
 @cli.command()
 @click.argument("tag")
 @json_option
@@ -277,35 +374,46 @@ def tags(ctx: Context, as_json: bool) -> None:
     emit(ctx, as_json, found, lambda: click.echo("\n".join(found) if found else "No tags."))
 
 
-@cli.command()
+FLAG_TARGETS = (
+    "OUTPUT is NAME (the pointer: every version, later ones included) or NAME@VERSION (one version)."
+)
+
+
+@cli.command(epilog=FLAG_TARGETS)
 @click.argument("output")
+@click.option("--reason", "-r", metavar="TEXT", default=None, help="Why (shown by review and in the tab).")
 @pass_ctx
-def flag(ctx: Context, output: str) -> None:
-    """Flag OUTPUT as wrong, for `mltrace review`."""
-    ctx.store.flag_output_id(output)
-    click.echo(f"Flagged {output}")
+def flag(ctx: Context, output: str, reason: str | None) -> None:
+    """Flag OUTPUT as wrong, for `mltrace review` (and for the check of task inputs, see the docs).
+    The flag records who (your OS user), when and why; flagging again adds a record."""
+    from mltrace_core.flags import os_user
+
+    record = ctx.store.flag(output, reason, by=os_user())
+    click.echo(f"Flagged {record.target}")
 
 
-@cli.command()
+@cli.command(epilog=FLAG_TARGETS)
 @click.argument("output", required=False)
 @click.option("--all", "all_", is_flag=True, help="Unflag every output.")
 @pass_ctx
 def unflag(ctx: Context, output: str | None, all_: bool) -> None:
-    """Remove the flag from OUTPUT (or from every output with --all)."""
+    """End the active flags on OUTPUT: NAME@VERSION the flags on that version, NAME every flag on the
+    pointer (or on every output with --all). The flags stay in the history."""
     if all_ == (output is not None):
         raise click.UsageError("give either OUTPUT or --all")
     if all_:
         click.echo(f"Unflagged {ctx.store.unflag_all()} outputs")
     elif output is not None:
-        ctx.store.unflag_output_id(output)
-        click.echo(f"Unflagged {output}")
+        ended = ctx.store.unflag(output)
+        click.echo(f"Unflagged {output} ({ended} active flag{'' if ended == 1 else 's'} ended)")
 
 
 @cli.command()
 @json_option
 @pass_ctx
 def review(ctx: Context, as_json: bool) -> None:
-    """Flagged outputs and the runs most common to their traces (the likely culprits)."""
+    """Flagged outputs, their flags (who, when, why; ended ones too) and the runs most common to their
+    traces (the likely culprits): a version's flag traces from that version's writer."""
     from mltrace_core import render
 
     result = ctx.store.review_flagged_outputs()

@@ -22,7 +22,7 @@ from mltrace_core.config import normalize_uri
 from mltrace_core.errors import InvalidInputError, SchemaError
 
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
-SCHEMA_REVISION = "0008"  # head of migrations/versions; tests/core/test_migrations.py checks it
+SCHEMA_REVISION = "0009"  # head of migrations/versions; tests/core/test_migrations.py checks it
 _SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use set-up
 
 

@@ -156,6 +156,34 @@ class Pointer(Base):
     )
 
 
+class Flag(Base):
+    """One flag (schema 0009): on a whole pointer (``version`` NULL: every version, later ones included)
+    or on one version of it; who, when, why; ``unflagged_at`` once ended (records are never deleted).
+    ``pointers.flagged`` caches "has an active flag" (see :mod:`mltrace_core.flags`)."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    pointer_id: Mapped[int] = mapped_column(ForeignKey("pointers.id", ondelete="CASCADE"))
+    version: Mapped[str | None] = mapped_column(VERSION)
+    reason: Mapped[str | None] = mapped_column(Text)
+    flagged_by: Mapped[str | None] = mapped_column(String(256))
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unflagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_flags_pointer", "pointer_id", "flagged_at", "id"),
+        # The active flags of a pointer (or of one version): what the check of a try's inputs reads.
+        Index(
+            "ix_flags_active",
+            "pointer_id",
+            "version",
+            sqlite_where=text("unflagged_at IS NULL"),
+            postgresql_where=text("unflagged_at IS NULL"),
+        ),
+    )
+
+
 class RunInput(Base):
     __tablename__ = "run_inputs"
 
@@ -246,3 +274,4 @@ run_outputs = _table(RunOutput)
 run_dependencies = _table(RunDependency)
 run_tests = _table(RunTest)
 openlineage_runs = _table(OpenLineageRun)
+flags = _table(Flag)

@@ -206,13 +206,54 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class FlagRecord:
+    """One flag: on pointer ``pointer`` (``version`` ``None``: every version of it, later ones included),
+    why, by whom (the Airflow user, or the OS user from the CLI), when, and when it ended (``None``:
+    still active). See :mod:`mltrace_core.flags`."""
+
+    pointer: str
+    version: str | None
+    reason: str | None
+    by: str | None
+    at: datetime
+    unflagged_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.unflagged_at is None
+
+    @property
+    def target(self) -> str:
+        """The address the flag is on: ``NAME`` or ``NAME@VERSION``."""
+        return self.pointer if self.version is None else f"{self.pointer}@{self.version}"
+
+    def describe(self) -> str:
+        """One line naming the flag, for a task log or a run's notes."""
+        by = f" by {self.by}" if self.by else ""
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.target} flagged{by} at {iso(self.at)}{why}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pointer": self.pointer,
+            "version": self.version,
+            "reason": self.reason,
+            "by": self.by,
+            "at": iso(self.at),
+            "unflagged_at": iso(self.unflagged_at),
+        }
+
+
+@dataclass(frozen=True)
 class Review:
-    """Flagged outputs and the runs most common to their traces (highest count first).
+    """Flagged outputs, every flag record (the history too), and the runs most common to the traces of
+    the active flags (highest count first).
 
     Unpacks like mltrace's pair: ``flagged, runs = review_flagged_outputs()``."""
 
     flagged: tuple[str, ...]
     runs: tuple[tuple[Run, int], ...] = field(default=())
+    flags: tuple[FlagRecord, ...] = field(default=())
 
     def __iter__(self) -> Iterator[list[Any]]:
         yield list(self.flagged)
@@ -221,7 +262,41 @@ class Review:
     def to_dict(self) -> dict[str, Any]:
         return {
             "flagged": list(self.flagged),
+            "flags": [f.to_dict() for f in self.flags],
             "runs": [{"run": run.to_dict(), "count": count} for run, count in self.runs],
+        }
+
+
+@dataclass(frozen=True)
+class AirflowRun:
+    """One Airflow DAG run an impact reaches, with the (sorted, unique) ids of its affected tasks."""
+
+    dag_id: str
+    run_id: str
+    task_ids: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "task_ids": list(self.task_ids)}
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What an address reaches downstream (see :mod:`mltrace_core.impact`): one page of ``runs``, each
+    with whether its outputs are still live; every affected Airflow DAG run; ``next``: the ``after`` of
+    the next page (``None``: last page); ``total``: how many runs in all (not in the JSON shape)."""
+
+    address: str
+    runs: tuple[tuple[Run, bool], ...]
+    airflow: tuple[AirflowRun, ...]
+    next: int | None = None
+    total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "runs": [{**run.to_dict(), "live": live} for run, live in self.runs],
+            "airflow": [a.to_dict() for a in self.airflow],
+            "next": self.next,
         }
 
 

@@ -14,7 +14,7 @@ from rich.tree import Tree
 from mltrace_core import config, formats
 from mltrace_core.diff import changed_pointers, diverged_above, merged
 from mltrace_core.entities.component import Component
-from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
+from mltrace_core.records import Impact, PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 
 STATUS_STYLE = {
     formats.SUCCESS: "green",
@@ -225,12 +225,52 @@ def review(result: Review) -> None:
         out.print("No flagged outputs.")
         return
     out.print(Text("Flagged: " + ", ".join(result.flagged), style="bold"))
+    flags = Table(title="Flags", title_justify="left")
+    for col in ("Target", "Reason", "By", "At", "Ended"):
+        flags.add_column(col, overflow="fold")
+    for f in result.flags:
+        ended = when(f.unflagged_at) if f.unflagged_at else "active"
+        flags.add_row(Text(f.target), Text(f.reason or ""), Text(f.by or ""), when(f.at), ended)
+    out.print(flags)
     table = Table(title="Runs most common to their traces", title_justify="left")
     for col in ("Count", "ID", "Component", "Start", "Status"):
         table.add_column(col)
     for run, count in result.runs:
         table.add_row(str(count), str(run.id), Text(run.component), when(run.start), status(run.status))
     out.print(table)
+
+
+def impact(result: Impact) -> None:
+    out = console()
+    if not result.runs:
+        out.print(
+            Text(f"Nothing downstream of {result.address}" + (" after that run." if result.total else "."))
+        )
+    else:
+        table = Table(title=Text(f"Impact of {result.address}: {result.total} runs"), title_justify="left")
+        for col in ("ID", "Component", "Start", "Status", "Live", "Airflow"):
+            table.add_column(col, overflow="fold")
+        for run, live in result.runs:
+            ext = run.external
+            where = f"{ext.dag_id} {ext.run_id} {ext.task_id}" if ext is not None and ext.dag_id else ""
+            table.add_row(
+                str(run.id),
+                Text(run.component),
+                when(run.start),
+                status(run.status),
+                Text("live", style="bold red") if live else "",
+                Text(where),
+            )
+        out.print(table)
+        if result.next is not None:
+            out.print(Text(f"More: --after {result.next}"))
+    if result.airflow:
+        table = Table(title="Airflow DAG runs to re-run", title_justify="left")
+        for col in ("DAG", "Run", "Tasks"):
+            table.add_column(col, overflow="fold")
+        for group in result.airflow:
+            table.add_row(Text(group.dag_id), Text(group.run_id), Text(", ".join(group.task_ids)))
+        out.print(table)
 
 
 def versions_table(name: str, rows: list[PointerVersion]) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import addresses, catalog, checks, db, details, diff, fastlog, lineage, queries, versions
+from mltrace_core import addresses, catalog, checks, db, details, diff, fastlog, flags, lineage, queries, versions
 from mltrace_core import validation as valid
 from mltrace_core.batch import write_runs
 from mltrace_core.bound import CallBound
@@ -27,6 +27,8 @@ from mltrace_core.openlineage.ingest import IngestResult
 from mltrace_core.records import (
     Address,
     ExternalIdentity,
+    FlagRecord,
+    Impact,
     PointerVersion,
     Review,
     Run,
@@ -241,14 +243,44 @@ class Store:
     def tag_component(self, name: str, tags) -> None:
         self._write(catalog.tag_component, valid.name(name, "component name"), _tags(tags))
 
+    # -- flags (mltrace_core.flags) --------------------------------------------------------------
+    def flag(self, address: str, reason: str | None = None, by: str | None = None) -> FlagRecord:
+        """Flag ``NAME`` (every version) or ``NAME@VERSION`` (that one); ``by``: default the OS user."""
+        why = valid.text(reason, "reason") or None
+        who = valid.name(by, "user", 256) if by is not None else flags.os_user()
+        return self._write(flags.flag, addresses.checked(address), why, who)
+
+    def unflag(self, address: str) -> int:
+        """End the active flags on exactly ``address``'s target (``NAME``: all of the pointer's)."""
+        return self._write(flags.unflag, addresses.checked(address))
+
+    def flags(self, pointer: str | None = None, active_only: bool = False) -> list[FlagRecord]:
+        """Flag records (history included unless ``active_only``), of every pointer or of ``pointer``."""
+        name = None if pointer is None else valid.name(pointer, "pointer name")
+        return self._read(flags.history, name, active_only)
+
+    def flags_on(self, inputs) -> list[FlagRecord]:
+        """The active flags reaching ``inputs``: (pointer name, version or None) pairs (one indexed query)."""
+        pairs = [(valid.name(n, "pointer name"), valid.version(v)) for n, v in inputs]
+        return self._read(flags.flags_on, pairs)
+
+    def impact(self, address: str, limit: int | None = None, after: int | str | None = None) -> Impact:
+        """Every run downstream of ``address`` (``NAME``, ``NAME@VERSION``, ``run:ID``), paged by run id,
+        with liveness and the Airflow DAG runs affected (see :mod:`mltrace_core.impact`)."""
+        from mltrace_core import impact
+
+        count = impact.DEFAULT_LIMIT if limit is None else valid.limit(limit)
+        start = None if after is None else valid.run_id(after)
+        return self._read(impact.impact, addresses.checked(address), count, start)
+
     def flag_output_id(self, output_id: str) -> None:
-        self._write(catalog.set_flag, valid.name(output_id, "pointer name"), True)
+        self.flag(output_id)
 
     def unflag_output_id(self, output_id: str) -> None:
-        self._write(catalog.set_flag, valid.name(output_id, "pointer name"), False)
+        self.unflag(output_id)
 
     def unflag_all(self) -> int:
-        return self._write(catalog.unflag_all)
+        return self._write(flags.unflag_all)
 
     def add_notes(self, run_id: int | str, notes: str) -> str:
         """Replace the notes of a logged run; return them."""
@@ -445,13 +477,13 @@ class Store:
 
     def get_flagged(self) -> list[str]:
         """The names of the flagged outputs."""
-        return self._read(catalog.flagged)
+        return self._read(flags.flagged_names)
 
     def get_tags(self) -> list[str]:
         return self._read(catalog.list_tags)
 
     def review_flagged_outputs(self) -> Review:
-        return self._read(catalog.review)
+        return self._read(flags.review)
 
 
 def _as_of(value: datetime | str | None) -> datetime | None:

@@ -241,6 +241,28 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "Seconds one write over HTTP may take, end to end; past that the run is spooled with a warning.",
     ),
     (
+        "AIRFLOW_API_TOKEN",
+        "unset",
+        "`mltrace impact --clear`: the bearer token it sends to Airflow's REST API (else it gets one from "
+        "`POST /auth/token` with `--airflow-user`).",
+    ),
+    (
+        "MLTRACE_AIRFLOW_URL",
+        "`$AIRFLOW__API__BASE_URL`, else `http://localhost:8080`",
+        "`mltrace impact --clear`: Airflow's API server (`--airflow-url` wins).",
+    ),
+    (
+        "MLTRACE_AIRFLOW_USER",
+        "unset",
+        "`mltrace impact --clear`: the Airflow user to get a token for when `AIRFLOW_API_TOKEN` is not set "
+        "(`--airflow-user` wins).",
+    ),
+    (
+        "MLTRACE_AIRFLOW_PASSWORD",
+        "unset (asked)",
+        "`mltrace impact --clear`: that user's password; unset, the command asks for it.",
+    ),
+    (
         "COLUMNS",
         "the terminal's width",
         "The width of the `mltrace` command's tables and trees; when the output is not a terminal and "

@@ -1,7 +1,7 @@
 """The JSON API under ``/mltrace/api/``: the same records, in the same shapes, as ``mltrace --json``.
 
 Reads need the plugin view permission (set on the whole app); flag/unflag also need the edit permission
-and a JSON body. Errors are ``{"detail": message}`` with a 4xx/5xx status (see ``errors.py``).
+and a JSON body (a flag records the logged-in user as its ``by``). Errors are ``{"detail": message}`` with a 4xx/5xx status (see ``errors.py``).
 """
 
 from __future__ import annotations
@@ -85,6 +85,22 @@ def review(store: StoreDep) -> JSONResponse:
     return JSONResponse(store.review_flagged_outputs().to_dict())
 
 
+@router.get("/flags")
+def flags(store: StoreDep, pointer: str | None = None, active: str | None = None) -> JSONResponse:
+    """Flag records, history included (``active=1``: only the active ones), of every pointer or one."""
+    only_active = active not in (None, "", "0", "false")
+    return JSONResponse([f.to_dict() for f in store.flags(pointer or None, only_active)])
+
+
+@router.get("/impact")
+def impact(store: StoreDep, address: str, limit: str | None = None, after: str | None = None) -> JSONResponse:
+    """What ``address`` (``NAME``, ``NAME@VERSION``, ``run:ID``) reached downstream, as ``mltrace impact
+    --json``: one page of runs (``limit``, ``after``; ``next``) and every affected Airflow DAG run."""
+    count = deps.limit(limit, 100)
+    start = None if after is None or after == "" else after
+    return JSONResponse(store.impact(address, count, start).to_dict())
+
+
 @router.get("/task-runs")
 def task_runs(
     store: StoreDep,
@@ -99,28 +115,34 @@ def task_runs(
     return JSONResponse([r.to_dict() for r in found])
 
 
-async def _output_of(request: Request) -> str:
-    """``{"output": NAME}`` from the JSON body, or a 400 saying what is wrong."""
+async def _body(request: Request) -> tuple[str, str | None]:
+    """``{"output": NAME or NAME@VERSION, "reason": TEXT (optional)}`` from the JSON body, or a 400
+    saying what is wrong."""
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         raise InvalidInputError('send {"output": "<pointer name>"}')
-    return body["output"]
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInputError('"reason" is text')
+    return body["output"], reason
 
 
-@router.post("/flag", dependencies=[Depends(auth.require_edit)])
-async def flag(request: Request, store: StoreDep) -> JSONResponse:
+@router.post("/flag")
+async def flag(request: Request, store: StoreDep, user: auth.EditorDep) -> JSONResponse:
+    """Flag ``output`` (``NAME``: the pointer; ``NAME@VERSION``: one version), by the logged-in user."""
     auth.check_json_write(request)
-    output = await _output_of(request)
-    await run_in_threadpool(store.flag_output_id, output)
-    return JSONResponse({"output": output, "flagged": True})
+    output, reason = await _body(request)
+    record = await run_in_threadpool(store.flag, output, reason, user.get_name())
+    return JSONResponse({"output": output, "flagged": True, "flag": record.to_dict()})
 
 
 @router.post("/unflag", dependencies=[Depends(auth.require_edit)])
 async def unflag(request: Request, store: StoreDep) -> JSONResponse:
+    """End the active flags on exactly ``output``'s target (``NAME``: every flag on the pointer)."""
     auth.check_json_write(request)
-    output = await _output_of(request)
-    await run_in_threadpool(store.unflag_output_id, output)
-    return JSONResponse({"output": output, "flagged": False})
+    output, _ = await _body(request)
+    ended = await run_in_threadpool(store.unflag, output)
+    return JSONResponse({"output": output, "flagged": False, "ended": ended})

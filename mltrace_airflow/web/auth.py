@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import threading
 import time
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -58,6 +59,9 @@ def require_edit(user: GetUserDep) -> BaseUser:
     if not may_edit(user):
         raise HTTPException(status.HTTP_403_FORBIDDEN, EDIT_DENIED)
     return user
+
+
+EditorDep = Annotated[BaseUser, Depends(require_edit)]  # the user, allowed to edit (else 403)
 
 
 def _bearer(request: Request) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -68,15 +68,17 @@ async def command(request: Request, store: StoreDep, user: GetUserDep):
     )
 
 
-@router.post("/flag", dependencies=[Depends(auth.require_edit)])
-async def flag(request: Request, store: StoreDep):
+@router.post("/flag")
+async def flag(request: Request, store: StoreDep, user: auth.EditorDep):
     form = await request.form()
     auth.check_form_write(request, _text(form, auth.CSRF_FIELD))
     output, action = _text(form, "output"), _text(form, "action")
     if output is None or action not in ("flag", "unflag"):
         raise InvalidInputError("send output=<pointer name> and action=flag or unflag")
-    write = store.flag_output_id if action == "flag" else store.unflag_output_id
-    await run_in_threadpool(write, output)
+    if action == "flag":
+        await run_in_threadpool(store.flag, output, _text(form, "reason"), user.get_name())
+    else:
+        await run_in_threadpool(store.unflag, output)
     links = Links(request.scope.get("root_path", ""))
     return RedirectResponse(links.review(**{f"{action}ged": output}), status_code=303)
 

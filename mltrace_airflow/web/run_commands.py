@@ -67,9 +67,9 @@ def _write(request: Request, store: Store, user, cmd, token: str | None, links: 
     if not auth.may_edit(user):
         return Result(message=auth.EDIT_DENIED, status=403)
     if cmd.verb == "flag":
-        store.flag_output_id(cmd.arg)
+        store.flag(cmd.arg, by=user.get_name())
         return Result(redirect=links.review(flagged=cmd.arg))
-    store.unflag_output_id(cmd.arg)
+    store.unflag(cmd.arg)
     return Result(redirect=links.review(unflagged=cmd.arg))
 
 

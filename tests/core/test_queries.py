@@ -129,7 +129,13 @@ def test_flags_and_review(store, log):
     store.unflag_output_id("pa")
     assert store.review_flagged_outputs().flagged == ("pb",)
     assert store.unflag_all() == 1
-    assert store.review_flagged_outputs().to_dict() == {"flagged": [], "runs": []}
+    review = store.review_flagged_outputs().to_dict()
+    assert review["flagged"] == [] and review["runs"] == []
+    # every flag stays in the history, ended
+    assert [(f["pointer"], f["unflagged_at"] is not None) for f in review["flags"]] == [
+        ("pa", True),
+        ("pb", True),
+    ]
     with pytest.raises(NotFoundError):
         store.flag_output_id("unknown")
 

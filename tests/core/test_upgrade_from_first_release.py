@@ -50,6 +50,14 @@ def test_first_release_database_upgrades_intact(bare_uri):
     assert failed.status == "failed" and failed.error == "ValueError: boom" and failed.start == at(2)
     assert store.get_component_run_information(1).code_version == "abc123"
     assert store.review_flagged_outputs().flagged == ("model.pkl",)
+    (kept,) = store.flags()  # the old boolean flag, kept as a record on the whole pointer (schema 0009)
+    assert (kept.pointer, kept.version, kept.reason, kept.by, kept.active) == (
+        "model.pkl",
+        None,
+        None,
+        None,
+        True,
+    )
     assert [c.name for c in store.get_components(tag="ml")] == ["train"]
     # The upgraded store goes on working: a new run links to the old history.
     new = mltrace_core.ComponentRun("predict")

@@ -120,12 +120,43 @@ def post(client, path: str, body, content_type: str = "application/json"):
 
 
 def test_flag_and_unflag(client, lineage, store):
-    r = post(client, "/flag", {"output": S3})
-    assert r.status_code == 200 and r.json() == {"output": S3, "flagged": True}
+    r = post(client, "/flag", {"output": S3, "reason": "truncated upload"})
+    assert r.status_code == 200 and r.json()["output"] == S3 and r.json()["flagged"] is True
+    flag = r.json()["flag"]
+    assert (flag["pointer"], flag["version"], flag["reason"], flag["by"]) == (
+        S3,
+        None,
+        "truncated upload",
+        "u-admin",
+    )
     assert client.get(f"{API}/review").json()["flagged"] == [S3]
+    assert client.get(f"{API}/flags", params={"pointer": S3}).json() == [flag]
     r = post(client, "/unflag", {"output": S3})
-    assert r.json() == {"output": S3, "flagged": False}
+    assert r.json() == {"output": S3, "flagged": False, "ended": 1}
     assert store.review_flagged_outputs().flagged == ()
+    (ended,) = client.get(f"{API}/flags").json()  # kept, ended
+    assert (
+        ended["unflagged_at"] is not None and client.get(f"{API}/flags", params={"active": "1"}).json() == []
+    )
+    assert post(client, "/flag", {"output": S3, "reason": 5}).status_code == 400
+
+
+def test_impact(client, lineage, store):
+    r = client.get(f"{API}/impact", params={"address": S3, "limit": "2"})
+    assert r.status_code == 200
+    data = r.json()
+    assert list(data) == ["address", "runs", "airflow", "next"] and data["address"] == S3
+    assert data == store.impact(S3, 2).to_dict()
+    assert data["airflow"] == [
+        {"dag_id": "churn", "run_id": "manual__2026-01-01T00:00:00+00:00", "task_ids": ["score", "train"]}
+    ]
+    rest = client.get(
+        f"{API}/impact", params={"address": S3, "limit": "2", "after": str(data["next"])}
+    ).json()
+    ids = [r["id"] for r in data["runs"] + rest["runs"]]
+    assert ids == sorted(ids) and lineage["score"] in ids and lineage["ingest"] not in ids
+    for params, status in (({"address": "no/such"}, 404), ({"address": S3, "limit": "0"}, 400), ({}, 422)):
+        assert client.get(f"{API}/impact", params=params).status_code == status
 
 
 @pytest.mark.parametrize(

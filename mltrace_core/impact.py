@@ -1,0 +1,129 @@
+"""Impact: every run downstream of an address, whether its outputs are still live, and the Airflow task
+instances that would need re-running.
+
+What an address reaches (never the addressed run, or the version's writers, themselves):
+
+- ``NAME``: every run that read any version of the pointer, and what they led to (as ``downstream``);
+- ``NAME@VERSION``: the runs linked by lineage, through this pointer, to a writer of that version (and
+  any run that read exactly that version), and what they led to;
+- ``run:ID``: the readers of that run's outputs, and what they led to.
+
+"What they led to" is one recursive query over the lineage edges (``run_dependencies``, producer to
+consumer). A run is ``live`` when at least one pointer it wrote has not since been written with a
+different version (for an unversioned write: by another run): the bad data is still what readers get.
+A run that wrote nothing is not live.
+
+Runs come in run-id order (the order they were logged), paged: ``limit`` runs after run id ``after``;
+``next`` is the ``after`` of the next page (``None`` on the last). ``airflow`` covers every affected run,
+not just the page: each Airflow DAG run (dag_id, run_id) with the sorted task ids of its affected tries,
+which is what a re-run clears.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+
+from mltrace_core.addresses import resolve
+from mltrace_core.models import pointers, run_outputs
+from mltrace_core.queries import load_runs
+from mltrace_core.records import AirflowRun, Impact
+
+DEFAULT_LIMIT = 100
+
+# Where the walk starts, per kind of address (bound: :pid, :version, :run).
+_STARTS = {
+    "pointer": "SELECT i.run_id FROM run_inputs i WHERE i.pointer_id = :pid",
+    "version": "SELECT d.consumer_run_id AS run_id FROM run_outputs o JOIN run_dependencies d"
+    " ON d.producer_run_id = o.run_id AND d.pointer_id = o.pointer_id"
+    " WHERE o.pointer_id = :pid AND o.version = :version"
+    " UNION SELECT i.run_id FROM run_inputs i WHERE i.pointer_id = :pid AND i.version = :version",
+    "run": "SELECT d.consumer_run_id AS run_id FROM run_dependencies d WHERE d.producer_run_id = :run",
+}
+# See lineage.py: on PostgreSQL the recursive step must walk the indexes, whatever the planner guesses.
+_INDEX_WALK = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+)
+_PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
+
+_LIVE = text(
+    """
+    SELECT DISTINCT o.run_id FROM run_outputs o
+    WHERE o.run_id IN :ids AND NOT EXISTS (
+        SELECT 1 FROM run_outputs l
+        WHERE l.pointer_id = o.pointer_id
+          AND (l.end_ts > o.end_ts OR (l.end_ts = o.end_ts AND l.run_id > o.run_id))
+          AND ((o.version IS NULL AND l.run_id <> o.run_id)
+               OR (o.version IS NOT NULL AND (l.version IS NULL OR l.version <> o.version)))
+    )
+    """
+).bindparams(bindparam("ids", expanding=True))
+
+
+@cache
+def _reach_sql(kind: str):
+    return text(
+        f"""
+        WITH RECURSIVE reach(run_id) AS (
+            SELECT s.run_id FROM ({_STARTS[kind]}) AS s
+            UNION
+            SELECT d.consumer_run_id FROM run_dependencies d JOIN reach r ON d.producer_run_id = r.run_id
+        )
+        SELECT c.id, c.ext_dag_id, c.ext_run_id, c.ext_task_id
+        FROM reach JOIN component_runs c ON c.id = reach.run_id
+        """
+    )
+
+
+def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: int | None = None) -> Impact:
+    """The runs ``address`` reaches downstream (see the module docstring), one page of them."""
+    where = resolve(session, address)
+    if where.kind == "run":
+        params, excluded = {"run": where.run}, {where.run}
+    else:
+        pid = session.execute(select(pointers.c.id).where(pointers.c.name == where.pointer)).scalar_one()
+        params = {"pid": pid}
+        excluded = set()
+        if where.kind == "version":
+            params["version"] = where.version
+            excluded = set(
+                session.execute(
+                    select(run_outputs.c.run_id).where(
+                        run_outputs.c.pointer_id == pid, run_outputs.c.version == where.version
+                    )
+                ).scalars()
+            )
+    rows = [row for row in _reach(session, where.kind, params) if row[0] not in excluded]
+    rows.sort()
+    after_here = [row for row in rows if after is None or row[0] > after]
+    page = [row[0] for row in after_here[:limit]]
+    loaded = load_runs(session, page)
+    live = set(session.execute(_LIVE, {"ids": page}).scalars()) if page else set()
+    return Impact(
+        address=address,
+        runs=tuple((loaded[r], r in live) for r in page if r in loaded),
+        airflow=_by_dag_run(rows),
+        next=page[-1] if len(after_here) > limit else None,
+        total=len(rows),
+    )
+
+
+def _reach(session: Session, kind: str, params: dict) -> list[tuple]:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text(_INDEX_WALK))
+    rows = list(map(tuple, session.execute(_reach_sql(kind), params)))
+    if postgres:
+        session.execute(text(_PLANNER_DEFAULTS))
+    return rows
+
+
+def _by_dag_run(rows: list[tuple]) -> tuple[AirflowRun, ...]:
+    tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for _, dag_id, run_id, task_id in rows:
+        if dag_id is not None and run_id is not None and task_id is not None:
+            tasks[(dag_id, run_id)].add(task_id)
+    return tuple(AirflowRun(d, r, tuple(sorted(t))) for (d, r), t in sorted(tasks.items()))

@@ -1,0 +1,124 @@
+"""impact: what an address reaches downstream, whether it is still live, the Airflow DAG runs to re-run,
+paged; on both backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mltrace_core import ExternalIdentity, InvalidInputError, NotFoundError
+from mltrace_core.cli import cli
+
+
+def etl(run_id: str, task: str) -> ExternalIdentity:
+    return ExternalIdentity("etl", run_id, task, 1, -1)
+
+
+@pytest.fixture
+def pipe(log) -> dict[str, int]:
+    """raw.csv v1 -> featurize -> feat@a -> train -> model@m1 (DAG run r1), and the same with v2 (r2);
+    a report run reads the model and writes nothing; a mapped scorer in r2 runs twice."""
+    ids = {"w1": log("ingest", [], [("raw.csv", "v1")], 0), "w2": log("ingest", [], [("raw.csv", "v2")], 10)}
+    ids["f1"] = log("featurize", [("raw.csv", "v1")], [("feat", "a")], 2, external=etl("r1", "featurize"))
+    ids["m1"] = log("train", ["feat"], [("model", "m1")], 4, external=etl("r1", "train"))
+    ids["f2"] = log("featurize", [("raw.csv", "v2")], [("feat", "b")], 12, external=etl("r2", "featurize"))
+    ids["m2"] = log("train", ["feat"], [("model", "m2")], 14, external=etl("r2", "train"))
+    ids["s0"] = log("score", ["model"], ["scores"], 16, external=ExternalIdentity("etl", "r2", "score", 1, 0))
+    ids["s1"] = log(
+        "score", ["model"], ["scores"], 16.5, external=ExternalIdentity("etl", "r2", "score", 1, 1)
+    )
+    ids["report"] = log("report", ["scores"], [], 18)
+    return ids
+
+
+def reached(impact) -> dict[int, bool]:
+    return {run.id: live for run, live in impact.runs}
+
+
+def test_a_version_reaches_its_readers_and_what_they_led_to(store, pipe):
+    impact = store.impact("raw.csv@v1")
+    assert reached(impact) == {pipe["f1"]: False, pipe["m1"]: False}  # both overwritten since (by r2)
+    assert [a.to_dict() for a in impact.airflow] == [
+        {"dag_id": "etl", "run_id": "r1", "task_ids": ["featurize", "train"]}
+    ]
+    assert impact.next is None and impact.total == 2
+
+
+def test_a_pointer_reaches_the_readers_of_every_version(store, pipe):
+    impact = store.impact("raw.csv")
+    assert reached(impact) == {
+        pipe["f1"]: False,
+        pipe["m1"]: False,
+        pipe["f2"]: True,  # feat@b is still the latest feat
+        pipe["m2"]: True,
+        pipe["s0"]: False,  # scores is unversioned: s1 wrote it after s0
+        pipe["s1"]: True,
+        pipe["report"]: False,  # wrote nothing
+    }
+    assert [r.id for r, _ in impact.runs] == sorted(reached(impact))
+    assert [(a.run_id, a.task_ids) for a in impact.airflow] == [
+        ("r1", ("featurize", "train")),
+        ("r2", ("featurize", "score", "train")),  # sorted, the mapped task once
+    ]
+
+
+def test_a_run_reaches_the_readers_of_its_outputs_never_itself(store, pipe):
+    assert set(reached(store.impact(f"run:{pipe['w2']}"))) == {
+        pipe["f2"],
+        pipe["m2"],
+        pipe["s0"],
+        pipe["s1"],
+        pipe["report"],
+    }
+    assert set(reached(store.impact(f"run:{pipe['m2']}"))) == {pipe["s0"], pipe["s1"], pipe["report"]}
+    assert pipe["w2"] not in reached(store.impact("raw.csv@v2"))  # never the version's writer
+    assert store.impact(f"run:{pipe['report']}").runs == ()
+
+
+def test_large_impacts_are_paged(store, pipe):
+    everything = [r.id for r, _ in store.impact("raw.csv").runs]
+    pages, after = [], None
+    while True:
+        page = store.impact("raw.csv", limit=3, after=after)
+        assert len(page.airflow) == 2  # every affected DAG run on every page
+        pages.append([r.id for r, _ in page.runs])
+        after = page.next
+        if after is None:
+            break
+    assert [len(p) for p in pages] == [3, 3, 1] and sum(pages, []) == everything
+
+
+def test_bad_addresses_and_limits_are_clear_errors(store, pipe):
+    with pytest.raises(NotFoundError, match="no pointer named 'nope'"):
+        store.impact("nope")
+    with pytest.raises(NotFoundError, match="no version 'v3' of 'raw.csv'"):
+        store.impact("raw.csv@v3")
+    with pytest.raises(NotFoundError, match="no run with id 999999"):
+        store.impact("run:999999")
+    for bad in (0, 10_001, "ten"):
+        with pytest.raises(InvalidInputError):
+            store.impact("raw.csv", limit=bad)
+    with pytest.raises(InvalidInputError):
+        store.impact("raw.csv", after="x")
+
+
+def test_the_cli_prints_the_issue_shape(store, pipe):
+    def mltrace(*args, ok=True):
+        result = CliRunner().invoke(cli, ["--db-uri", store.uri, *args])
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    data = json.loads(mltrace("impact", "raw.csv@v1", "--json"))
+    assert list(data) == ["address", "runs", "airflow", "next"]
+    recent = {r["id"]: r for r in json.loads(mltrace("recent", "--json", "-n", "100"))}
+    assert data["runs"] == [{**recent[pipe["f1"]], "live": False}, {**recent[pipe["m1"]], "live": False}]
+    assert data["airflow"] == [{"dag_id": "etl", "run_id": "r1", "task_ids": ["featurize", "train"]}]
+    first = json.loads(mltrace("impact", "raw.csv", "--json", "--limit", "2"))
+    assert first["next"] == first["runs"][-1]["id"]
+    second = json.loads(mltrace("impact", "raw.csv", "--json", "--limit", "2", "--after", str(first["next"])))
+    assert second["runs"][0]["id"] > first["next"]
+    shown = mltrace("impact", "raw.csv", "--limit", "2")
+    assert "7 runs" in shown and f"--after {first['next']}" in shown and "score, train" in shown
+    assert "no pointer named 'nope'" in mltrace("impact", "nope", ok=False)
