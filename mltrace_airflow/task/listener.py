@@ -25,11 +25,13 @@ from airflow.listeners import hookimpl
 
 from mltrace_airflow import config
 from mltrace_airflow.compat import running_task_instance_class
-from mltrace_airflow.task import hooklineage, tasktry
+from mltrace_airflow.task import flagcheck, hooklineage, tasktry
 from mltrace_airflow.task.delivery import deliver_try, delivered_by_operator, guard
 
 # What the hook-lineage collector held when each try started (the collector is per process, never reset).
 _baselines: dict[str | None, hooklineage.Snapshot] = {}
+# The flags each try in progress read (on_flagged_input), for its run's notes.
+_flag_notes: dict[str | None, str] = {}
 
 
 @hookimpl
@@ -37,6 +39,21 @@ def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
     with guard("noting the hook lineage collected before a try"):
         if _tracing(task_instance) and config.hook_lineage():
             _baselines[tasktry.try_key(task_instance)] = hooklineage.snapshot()
+    with guard("checking a try's inlets for flags"):
+        # A traced operator checks its own inputs (and can stop its try).
+        if _tracing(task_instance) and not getattr(task_instance.task, "_mltrace_traced", False):
+            _check_flags(task_instance)
+
+
+def _check_flags(ti: Any) -> None:
+    """``[mltrace] on_flagged_input`` for the inlets: a listener cannot stop a task, so ``fail`` warns too
+    (use traced operators to stop one); the flags go into the try's run notes."""
+    action = flagcheck.mode()
+    found = flagcheck.flags_on(tasktry.lineage_pointers(ti.task.inlets), None, action)
+    if found:
+        what = f"task {ti.task_id}"
+        flagcheck.warn(what + (" (the listener cannot stop it)" if action == "fail" else ""), found)
+        _flag_notes[tasktry.try_key(ti)] = flagcheck.notes(found)
 
 
 @hookimpl
@@ -54,6 +71,7 @@ def _log_try(ti: Any, error: Any) -> None:
         if not _tracing(ti):
             return
         baseline = _baselines.pop(tasktry.try_key(ti), hooklineage.Snapshot())
+        flag_notes = _flag_notes.pop(tasktry.try_key(ti), "")
         if delivered_by_operator(tasktry.try_key(ti)):
             return  # a traced operator logged this try, with more than inlets/outlets
         task = ti.task
@@ -65,6 +83,7 @@ def _log_try(ti: Any, error: Any) -> None:
             outputs=tasktry.lineage_pointers(task.outlets) + hook_out,
             end=getattr(ti, "end_date", None),
             error=error,
+            notes=flag_notes,
         )
         deliver_try(record, strict=False)  # a listener cannot fail a task: strict is for operators
 

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import (
 )
 
 from mltrace_airflow import config
-from mltrace_airflow.task import hooklineage, tasktry
+from mltrace_airflow.task import flagcheck, hooklineage, tasktry
 from mltrace_airflow.task.delivery import deliver_try, guard
 from mltrace_airflow.task.tasktry import RunHandle
 
@@ -76,6 +76,8 @@ class _Try:
             task.outlets
         )
         self.start = getattr(ti, "start_date", None) or datetime.now(timezone.utc)
+        self.flag_mode = "ignore"  # [mltrace] on_flagged_input, read when the check runs
+        self.flag_notes = ""  # the flags the inputs known at the start read, for the run's notes
         # What the hook-lineage collector held when the try started: only what is reported after is its.
         self.hook_baseline = None
         with guard("noting the hook lineage collected before the try"):
@@ -151,6 +153,11 @@ class TracingMixin:
         with guard(f"collecting the inputs of {self.task_id}", strict=config.strict()):
             current = _Try(self, context["ti"])
             context[CONTEXT_KEY] = current.handle
+        if current is not None:
+            stop = self._check_flags(current)
+            if stop is not None:
+                self._finish(current, stop)
+                raise stop
         try:
             # resume_execution(next_method, next_kwargs, context); execute(context)
             result = call(*args, context) if args else call(context)
@@ -165,6 +172,19 @@ class TracingMixin:
         self._finish(current, None)
         return result
 
+    def _check_flags(self, current: _Try) -> BaseException | None:
+        """``[mltrace] on_flagged_input`` for the inputs known before the try runs: the error to fail it
+        with (``fail``), else ``None`` after warning (``warn``); see :mod:`.flagcheck`."""
+        current.flag_mode = flagcheck.mode()
+        found = flagcheck.flags_on(current.inputs, self.mltrace_conn_id, current.flag_mode)
+        if not found:
+            return None
+        current.flag_notes = flagcheck.notes(found)
+        if current.flag_mode == "fail":
+            return flagcheck.error(f"task {self.task_id}", found)
+        flagcheck.warn(f"task {self.task_id}", found)
+        return None
+
     def _finish(self, current: _Try | None, error: BaseException | None) -> None:
         if current is None:
             return
@@ -174,6 +194,12 @@ class TracingMixin:
             handle = current.handle
             hook_in, hook_out = hooklineage.of_try(current.hook_baseline)
             outputs = current.declared_outputs + handle.outputs + hook_out
+            notes = [handle.notes, current.flag_notes]
+            later = handle.inputs + hook_in  # read at run time: checked now, for the warning only
+            if later and error is None:
+                found = flagcheck.flags_on(later, self.mltrace_conn_id, current.flag_mode)
+                flagcheck.warn(f"task {self.task_id}", found)
+                notes.append(flagcheck.notes(found))
             record = tasktry.build_record(
                 current.ti,
                 component=current.component,
@@ -182,7 +208,7 @@ class TracingMixin:
                 outputs=tasktry.with_versions(outputs) if current.hash_files else outputs,
                 start=current.start,
                 error=error,
-                notes=handle.notes,
+                notes="\n".join(n for n in notes if n),
                 code_version=handle.code_version,
             )
             self._mltrace_done = (record, None)

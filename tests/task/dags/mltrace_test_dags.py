@@ -95,3 +95,22 @@ with DAG("mltrace_untraced", schedule=None, start_date=START, catchup=False):
         task_id="traced_step", python_callable=write, op_args=[OUT + "/untraced/step.txt"], inlets=[TABLE]
     )
     load >> shards >> traced_step
+
+
+FEATURES = "s3://bucket/features.csv"
+
+
+def score(marker: str) -> None:
+    """Scores, and leaves a file behind: whether it exists says whether the task's code ran."""
+    write(marker)
+    current_run().add_output("s3://bucket/scores.csv")
+
+
+with DAG("mltrace_flagged_inputs", schedule=None, start_date=START, catchup=False):
+    TracedPythonOperator(
+        task_id="score",
+        python_callable=score,
+        op_args=[OUT + "/flagged/{{ run_id | replace(':', '_') }}.ran"],
+        inputs=[FEATURES],
+    )
+    PythonOperator(task_id="load", python_callable=lambda: None, inlets=[RAW])  # the listener's
