@@ -1,9 +1,11 @@
 """mltrace for Apache Airflow: the lineage hook, traced operators, the listener and the UI plugin."""
 
+from typing import Any
+
 from mltrace_core import __version__  # one version for the whole distribution
 
 
-def get_provider_info() -> dict:
+def get_provider_info() -> dict[str, Any]:
     """Provider metadata (the ``apache_airflow_provider`` entry point): the hook, its connection type, and
     the ``[mltrace]`` configuration section (``airflow config list`` shows it, with its defaults)."""
     from mltrace_airflow.config import provider_config

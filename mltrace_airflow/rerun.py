@@ -172,7 +172,7 @@ def clear_all(client: AirflowClient, groups: Iterable[Any], *, dry_run: bool = T
     return [client.clear(g.dag_id, g.run_id, g.task_ids, dry_run=dry_run) for g in groups]
 
 
-def _request(url: str, body: dict, token: str | None, timeout: float) -> Any:
+def _request(url: str, body: dict[str, Any], token: str | None, timeout: float) -> Any:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -17,7 +17,7 @@ from mltrace_core.spool import Spool
 from mltrace_core.store import Store
 
 if TYPE_CHECKING:
-    from mltrace_core.records import Trace
+    from mltrace_core.records import Impact, Trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -290,7 +290,7 @@ def impact(
         _clear(result, yes, airflow_url, airflow_user, as_json or ctx.as_json)
 
 
-def _clear(result, yes: bool, url: str | None, user: str | None, as_json: bool) -> None:
+def _clear(result: Impact, yes: bool, url: str | None, user: str | None, as_json: bool) -> None:
     """Preview (Airflow's dry run), confirm, clear: one request per DAG run, through Airflow's REST API."""
     import os
 

@@ -16,8 +16,9 @@ pointer's latest writer, a version flag's at that version's writer.
 from __future__ import annotations
 
 import getpass
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, exists, func, select, true, update
+from sqlalchemy import CursorResult, Update, and_, bindparam, exists, func, select, true, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.addresses import resolve
@@ -53,8 +54,9 @@ def _target(session: Session, address: str, verb: str) -> tuple[int, str, str | 
         raise InvalidInputError(
             f"{verb} a pointer (NAME) or one version of it (NAME@VERSION), not a run ({address!r})"
         )
-    pid = session.execute(select(pointers.c.id).where(pointers.c.name == where.pointer)).scalar_one()
-    return pid, where.pointer, where.version if where.kind == "version" else None
+    name = str(where.pointer)
+    pid = session.execute(select(pointers.c.id).where(pointers.c.name == name)).scalar_one()
+    return int(pid), name, where.version if where.kind == "version" else None
 
 
 def flag(session: Session, address: str, reason: str | None, by: str | None) -> FlagRecord:
@@ -76,7 +78,7 @@ def unflag(session: Session, address: str) -> int:
     active = and_(flags.c.pointer_id == pid, flags.c.unflagged_at.is_(None))
     if version is not None:
         active = and_(active, flags.c.version == version)
-    ended = session.execute(update(flags).where(active).values(unflagged_at=utcnow())).rowcount
+    ended = _changed(session, update(flags).where(active).values(unflagged_at=utcnow()))
     _refresh(session, pid)
     return ended
 
@@ -91,9 +93,12 @@ def _refresh(session: Session, pid: int) -> None:
 def unflag_all(session: Session) -> int:
     """End every active flag; the number of pointers that were flagged."""
     session.execute(update(flags).where(flags.c.unflagged_at.is_(None)).values(unflagged_at=utcnow()))
-    return session.execute(
-        update(pointers).where(pointers.c.flagged == true()).values(flagged=False)
-    ).rowcount
+    return _changed(session, update(pointers).where(pointers.c.flagged == true()).values(flagged=False))
+
+
+def _changed(session: Session, statement: Update) -> int:
+    """The rows an UPDATE changed."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def flagged_names(session: Session) -> list[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core.addresses import resolve
@@ -33,6 +33,7 @@ from mltrace_core.queries import load_runs
 from mltrace_core.records import AirflowRun, Impact
 
 DEFAULT_LIMIT = 100
+_Row = tuple[int, "str | None", "str | None", "str | None"]  # run id, dag_id, run_id, task_id
 
 # Where the walk starts, per kind of address (bound: :pid, :version, :run).
 _STARTS = {
@@ -64,7 +65,7 @@ _LIVE = text(
 
 
 @cache
-def _reach_sql(kind: str):
+def _reach_sql(kind: str) -> TextClause:
     return text(
         f"""
         WITH RECURSIVE reach(run_id) AS (
@@ -82,7 +83,8 @@ def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: in
     """The runs ``address`` reaches downstream (see the module docstring), one page of them."""
     where = resolve(session, address)
     if where.kind == "run":
-        params, excluded = {"run": where.run}, {where.run}
+        params: dict[str, object] = {"run": where.run}
+        excluded: set[int | None] = {where.run}
     else:
         pid = session.execute(select(pointers.c.id).where(pointers.c.name == where.pointer)).scalar_one()
         params = {"pid": pid}
@@ -111,7 +113,7 @@ def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: in
     )
 
 
-def _reach(session: Session, kind: str, params: dict) -> list[tuple]:
+def _reach(session: Session, kind: str, params: dict[str, object]) -> list[_Row]:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text(_INDEX_WALK))
@@ -121,7 +123,7 @@ def _reach(session: Session, kind: str, params: dict) -> list[tuple]:
     return rows
 
 
-def _by_dag_run(rows: list[tuple]) -> tuple[AirflowRun, ...]:
+def _by_dag_run(rows: list[_Row]) -> tuple[AirflowRun, ...]:
     tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
     for _, dag_id, run_id, task_id in rows:
         if dag_id is not None and run_id is not None and task_id is not None:
