@@ -14,7 +14,19 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from mltrace_core import addresses, catalog, checks, db, details, diff, fastlog, flags, lineage, queries, versions
+from mltrace_core import (
+    addresses,
+    catalog,
+    checks,
+    db,
+    details,
+    diff,
+    fastlog,
+    flags,
+    lineage,
+    queries,
+    versions,
+)
 from mltrace_core import validation as valid
 from mltrace_core.batch import write_runs
 from mltrace_core.bound import CallBound
