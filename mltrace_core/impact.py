@@ -55,8 +55,8 @@ _LIVE = text(
     SELECT DISTINCT o.run_id FROM run_outputs o
     WHERE o.run_id IN :ids AND NOT EXISTS (
         SELECT 1 FROM run_outputs l
-        WHERE l.pointer_id = o.pointer_id
-          AND (l.end_ts > o.end_ts OR (l.end_ts = o.end_ts AND l.run_id > o.run_id))
+        WHERE l.pointer_id = o.pointer_id AND l.end_ts >= o.end_ts  -- a range of (pointer, end) index
+          AND (l.end_ts > o.end_ts OR l.run_id > o.run_id)
           AND ((o.version IS NULL AND l.run_id <> o.run_id)
                OR (o.version IS NOT NULL AND (l.version IS NULL OR l.version <> o.version)))
     )
