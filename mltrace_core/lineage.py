@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import pointers, run_inputs, run_outputs
 from mltrace_core.naming import canonical
-from mltrace_core.queries import dialect_of, ids_text, load_runs
+from mltrace_core.queries import dialect_of, ids_text, load_runs, plain_rows
 from mltrace_core.records import Trace, TraceEdge, TraceNode
 
 # The start runs, bound as one parameter whatever their number: (ordinal, run id) rows.
@@ -125,7 +125,7 @@ def _recursive(session: Session, sql, starts: list[int]) -> list[tuple]:
         # freshly loaded tables picks a hash join over a full scan: repeated at every level of a
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
         session.execute(text(_INDEX_WALK))
-    rows = list(map(tuple, session.execute(sql, {"starts": ids_text(session, starts)})))
+    rows = plain_rows(session, sql, {"starts": ids_text(session, starts)})
     if postgres:
         session.execute(text(_PLANNER_DEFAULTS))
     return rows
@@ -156,7 +156,14 @@ def _walk(session: Session, output: str, starts: list[int], direction: str, max_
     loaded = load_runs(session, depth, edges if complete else None)
     order = [r for _, _, r in sorted((d, -r, r) for r, d in depth.items())]  # by depth, newest first
     nodes = tuple(TraceNode(depth[r], loaded[r]) for r in order)
+    # Edges grouped by their near end in trace order, sorted within a node: one sort, not one per node.
+    position = {r: k for k, r in enumerate(order)}
+    near = 1 - far
     kept = tuple(
-        TraceEdge(*edge) for node in order for edge in sorted(out_edges.get(node, ())) if edge[far] in depth
+        TraceEdge(*edge)
+        for edge in sorted(
+            (e for e in edges if e[far] in depth and e[near] in position),
+            key=lambda e: (position[e[near]], e),
+        )
     )
     return Trace(output=output, nodes=nodes, edges=kept, truncated=truncated, direction=direction)
