@@ -126,19 +126,32 @@ def flags_on(session: Session, inputs: list[tuple[str, str | None]]) -> list[Fla
 
     A pointer flag reaches every read of the pointer; a version flag, a read of that version -- and an
     unversioned read while that version is the pointer's latest (what the read gets, by the lineage
-    rule). One indexed query for the names (only flagged pointers match), plus one probe per flagged
-    pointer read unversioned that has version flags (rare)."""
+    rule). One lookup in the partial index of flagged names when no input is flagged (the usual case);
+    else one more for their active flags, and one probe per such pointer read unversioned that has
+    version flags."""
     wanted: dict[str, set[str | None]] = {}
     for name, version in inputs:
         wanted.setdefault(canonical(name), set()).add(version)
     if not wanted:
         return []
+    # Two steps, so that each is an index lookup whatever the planner thinks of a join: the few flagged
+    # pointers among the names read (the partial index on flagged names), then their active flags.
+    hit = dict(
+        session.execute(
+            select(pointers.c.id, pointers.c.name).where(
+                pointers.c.flagged == true(), pointers.c.name.in_(bindparam("names", expanding=True))
+            ),
+            {"names": sorted(wanted)},
+        ).all()
+    )
+    if not hit:
+        return []
     rows = session.execute(
-        select(pointers.c.id, *_COLUMNS)
-        .join(flags, and_(flags.c.pointer_id == pointers.c.id, flags.c.unflagged_at.is_(None)))
-        .where(pointers.c.flagged == true(), pointers.c.name.in_(bindparam("names", expanding=True)))
+        select(flags.c.pointer_id, *_COLUMNS)
+        .join(pointers, pointers.c.id == flags.c.pointer_id)
+        .where(flags.c.pointer_id.in_(bindparam("ids", expanding=True)), flags.c.unflagged_at.is_(None))
         .order_by(pointers.c.name, flags.c.flagged_at, flags.c.id),
-        {"names": sorted(wanted)},
+        {"ids": sorted(hit)},
     ).all()
     latest: dict[int, str | None] = {}
     found = []
