@@ -44,11 +44,19 @@ def versions(session: Session, name: str, limit: int | None = None) -> list[Poin
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = session.execute(query).tuples()
+    rows = session.execute(query).all()  # fetched at once: row by row costs more than the query
     if sqlite:
-        parse, utc = datetime.fromisoformat, timezone.utc
-        return [PointerVersion(v, r, parse(e).replace(tzinfo=utc), s, n) for v, r, e, s, n in rows]
+        return [PointerVersion(v, r, _utc(e), s, n) for v, r, e, s, n in rows]
     return [PointerVersion(*row) for row in rows]
+
+
+def _utc(text: str) -> datetime:
+    """A time SQLite keeps as text, as an aware UTC datetime: naive text is UTC. Parsing it with its zone
+    appended is several times faster than ``.replace(tzinfo=...)`` on what ``fromisoformat`` returns."""
+    if text[-1] == "Z" or text[-6] in "+-":
+        parsed = datetime.fromisoformat(text)
+        return parsed.astimezone(timezone.utc)
+    return datetime.fromisoformat(text + "+00:00")
 
 
 def pointer_versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[VersionMap, VersionMap]]:
