@@ -110,7 +110,7 @@ def write_runs(session: Session, records: Sequence[RunRecord]) -> list[int]:
     inserted_keys = set(ids)
     new = [rec for rec in fresh.values() if rec.key in ids]
     _write_rows(session, new, ids, pids)
-    if new:
+    if any(r.inputs or r.outputs for r in new):  # a placeholder (a START) has nothing to link
         conn.execute(_link_sql(dialect_of(session)), {"ids": ids_text(session, [ids[r.key] for r in new])})
     for rec in records:
         if fresh[rec.key] is rec and rec.key in inserted_keys:
