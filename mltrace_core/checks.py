@@ -5,7 +5,7 @@ A check walks the trace of an address (any address: ``NAME``, ``NAME@VERSION``, 
 :mod:`mltrace_core.addresses`) and fails it, with one :class:`CheckReason` per finding, each naming the run
 it came from, when the trace
 
-- reads or writes a flagged pointer (:data:`FLAGGED`);
+- reads or writes a flagged pointer, or the flagged version of one (:data:`FLAGGED`);
 - holds a run that did not succeed (:data:`FAILED_RUN`);
 - holds a run with a stale input, by the staleness rules of :mod:`mltrace_core.queries` (an input produced
   more than the run's threshold before it, or a newer version existing when it started) (:data:`STALE`);
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, false, literal, select, true, union_all
+from sqlalchemy import and_, false, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from mltrace_core import addresses
@@ -35,6 +35,7 @@ from mltrace_core.formats import SUCCESS, when
 from mltrace_core.models import (
     component_tags,
     components,
+    flags,
     pointers,
     run_dependencies,
     run_inputs,
@@ -195,8 +196,11 @@ def _flagged(
 def flagged_pointers(
     session: Session, ids: Iterable[int], sides: tuple[str, ...] = ("input", "output")
 ) -> list[tuple[int, str, str | None, str]]:
-    """(run, pointer, version, "input" | "output") for every flagged pointer the runs ``ids`` read or
-    wrote: the one place that says what counts as reading or writing flagged data."""
+    """(run, pointer, version, "input" | "output") for every flagged pointer or version the runs ``ids``
+    read or wrote: the one place that says what counts as reading or writing flagged data for the gate and
+    the tab. An active flag on the pointer covers every version; one on a version, that version (a read
+    or write without a version is not matched by a version flag: which version it was is unknown).
+    ``pointers.flagged`` (a partial index) narrows the join to the few flagged pointers first."""
     wanted = list(ids)
     if not wanted:
         return []
@@ -205,7 +209,16 @@ def flagged_pointers(
     parts = [
         select(table.c.run_id, pointers.c.name, table.c.version, literal(side))
         .join(pointers, pointers.c.id == table.c.pointer_id)
+        .join(
+            flags,
+            and_(
+                flags.c.pointer_id == pointers.c.id,
+                flags.c.unflagged_at.is_(None),
+                or_(flags.c.version.is_(None), flags.c.version == table.c.version),
+            ),
+        )
         .where(pointers.c.flagged == true(), id_in(dialect, table.c.run_id))
+        .distinct()
         for side, table in tables.items()
         if side in sides
     ]

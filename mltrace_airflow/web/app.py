@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mltrace_airflow import __version__, config
-from mltrace_airflow.web import api, auth, errors, ingest, pages, writes
+from mltrace_airflow.web import actions, api, auth, errors, ingest, pages, writes
 from mltrace_airflow.web.links import Links, catalogue_url
 from mltrace_core import MltraceError, Store, StoreUnavailableError, formats, stores
 
@@ -157,6 +157,7 @@ def create_app(store_provider: StoreProvider | None = None) -> FastAPI:
     app.include_router(writes.router)
     app.include_router(api.router, prefix="/api", dependencies=[auth.can_view])
     app.include_router(pages.router, dependencies=[auth.can_view])
+    app.include_router(actions.router, dependencies=[auth.can_view])
 
     @app.get("/static/{filename}", include_in_schema=False, dependencies=[auth.can_view])
     def static(filename: str) -> FileResponse:

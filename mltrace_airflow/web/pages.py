@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrace_airflow.compat import GetUserDep
-from mltrace_airflow.web import auth, deps, tabs, versioned
+from mltrace_airflow.web import actions, auth, deps, tabs, versioned
 from mltrace_airflow.web.commands import HELP
 from mltrace_airflow.web.deps import StoreDep
 from mltrace_airflow.web.links import Links
@@ -217,6 +217,8 @@ def review(
         request,
         "review.html",
         review=result,
+        impacts=actions.flag_impacts(store, result),
+        may_rerun=actions.may_rerun(user),
         culprits=result.runs[:REVIEW_ROWS],
         done_flag=flagged,
         done_unflag=unflagged,

@@ -140,3 +140,18 @@ def test_to_dict_has_every_reason_with_its_run(store, pipeline):
         (MISSING_COMPONENT, None),
     }
     assert out["require_components"] == ["evaluate"]
+
+
+def test_a_version_flag_fails_only_the_lineages_holding_that_version(store, log):
+    log("ingest", [], [("raw.csv", "v1")], 0)
+    one = log("train", [("raw.csv", "v1")], [("model.pkl", "m1")], 2)
+    log("ingest", [], [("raw.csv", "v2")], 4)
+    log("train", [("raw.csv", "v2")], [("model.pkl", "m2")], 6)
+    store.flag("raw.csv@v1", reason="bad export")
+    assert store.check("model.pkl@m2", now=at(10)).passed
+    result = store.check("model.pkl@m1", now=at(10))
+    assert (FLAGGED, one) in reasons(result)
+    store.unflag("raw.csv@v1")
+    assert store.check("model.pkl@m1", now=at(10)).passed
+    store.flag("raw.csv")  # the whole pointer: every version, later ones included
+    assert not store.check("model.pkl@m2", now=at(10)).passed
