@@ -294,7 +294,7 @@ def _clear(result: Impact, yes: bool, url: str | None, user: str | None, as_json
     """Preview (Airflow's dry run), confirm, clear: one request per DAG run, through Airflow's REST API."""
     import os
 
-    from mltrace_airflow import rerun  # pure HTTP, no Airflow import
+    from mltrace_core import rerun
 
     if not result.airflow:
         click.echo("Nothing to clear: no affected run has an Airflow identity.", err=True)

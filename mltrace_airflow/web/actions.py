@@ -23,7 +23,6 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from mltrace_airflow import rerun
 from mltrace_airflow.compat import (
     COOKIE_NAME_JWT_TOKEN,
     BaseUser,
@@ -34,7 +33,7 @@ from mltrace_airflow.compat import (
 )
 from mltrace_airflow.web import auth
 from mltrace_airflow.web.deps import StoreDep
-from mltrace_core import InvalidInputError, Store
+from mltrace_core import InvalidInputError, Store, rerun
 
 router = APIRouter()
 RERUN_DENIED = "Re-running task instances needs the permission to edit the DAG's runs in Airflow."

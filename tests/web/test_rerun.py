@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import mltrace_core
-from mltrace_airflow import rerun
+from mltrace_core import rerun
 from mltrace_core.cli import cli
 from tests.support.airflow_server import PASSWORDS
 
