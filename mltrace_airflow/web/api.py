@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrace_airflow.web import auth, deps, tabs
@@ -42,7 +42,7 @@ def run(store: StoreDep, run_id: str) -> JSONResponse:
 @router.get("/trace")
 def trace(store: StoreDep, output: str, depth: str | None = None, as_of: str | None = None) -> JSONResponse:
     """``output``: any address (``NAME``, ``NAME@VERSION``, ``run:ID``); ``as_of``: a time (names only)."""
-    return JSONResponse(store.trace(output, deps.depth(depth), as_of=deps.time(as_of)).to_dict())
+    return ORJSONResponse(store.trace(output, deps.depth(depth), as_of=deps.time(as_of)).to_dict())
 
 
 @router.get("/versions")
@@ -60,7 +60,7 @@ def diff(
 
 @router.get("/downstream")
 def downstream(store: StoreDep, pointer: str, depth: str | None = None) -> JSONResponse:
-    return JSONResponse(store.downstream(pointer, deps.depth(depth)).to_dict())
+    return ORJSONResponse(store.downstream(pointer, deps.depth(depth)).to_dict())
 
 
 @router.get("/tags")
