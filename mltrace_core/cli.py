@@ -218,8 +218,8 @@ def diff(ctx: Context, a: str, b: str, as_of_a: str | None, as_of_b: str | None,
     emit(ctx, as_json, result.to_dict, lambda: render.diff_tree(result))
 
 
-@cli.command()
-@click.argument("pointer")
+@cli.command(epilog=ADDRESSES)
+@click.argument("address")
 @click.option(
     "--depth", type=click.IntRange(0, valid.MAX_DEPTH), default=None, help="Stop this many levels down."
 )
@@ -227,10 +227,12 @@ def diff(ctx: Context, a: str, b: str, as_of_a: str | None, as_of_b: str | None,
 @json_option
 @pass_ctx
 def downstream(
-    ctx: Context, pointer: str, depth: int | None, fmt: str | None, by: str, as_json: bool
+    ctx: Context, address: str, depth: int | None, fmt: str | None, by: str, as_json: bool
 ) -> None:
-    """Impact analysis: every run that consumed POINTER, transitively."""
-    show_graph(ctx, ctx.store.downstream(pointer, depth), fmt, by, as_json)
+    """Impact analysis: every run downstream of ADDRESS, transitively (NAME: every run that read any
+    version of it; NAME@VERSION: the runs that read that version; run:ID: the readers of that run's
+    outputs)."""
+    show_graph(ctx, ctx.store.downstream(address, depth), fmt, by, as_json)
 
 
 @cli.command(epilog=f"{ADDRESSES} Runs come in run-id order; --clear works on every page at once.")
@@ -292,15 +294,13 @@ def impact(
 
 def _clear(result: Impact, yes: bool, url: str | None, user: str | None, as_json: bool) -> None:
     """Preview (Airflow's dry run), confirm, clear: one request per DAG run, through Airflow's REST API."""
-    import os
-
-    from mltrace_core import rerun
+    from mltrace_core import config, rerun
 
     if not result.airflow:
         click.echo("Nothing to clear: no affected run has an Airflow identity.", err=True)
         return
-    password = os.environ.get("MLTRACE_AIRFLOW_PASSWORD")
-    if user and not password and not os.environ.get("AIRFLOW_API_TOKEN"):
+    password = config.airflow_password()
+    if user and not password and not config.airflow_api_token():
         password = click.prompt(f"Airflow password for {user}", hide_input=True, err=True)
     client = rerun.AirflowClient.from_environment(url, user, password)
     preview = rerun.clear_all(client, result.airflow, dry_run=True)

@@ -67,6 +67,26 @@ def api_key() -> str | None:
     return os.environ.get("MLTRACE_API_KEY", "").strip() or None
 
 
+def airflow_url(default: str) -> str:
+    """The Airflow API server that re-runs are asked of (:mod:`mltrace_core.rerun`):
+    ``$MLTRACE_AIRFLOW_URL``, else Airflow's own ``$AIRFLOW__API__BASE_URL``, else ``default``."""
+    return (
+        os.environ.get("MLTRACE_AIRFLOW_URL", "").strip()
+        or os.environ.get("AIRFLOW__API__BASE_URL", "").strip()
+        or default
+    ).rstrip("/")
+
+
+def airflow_api_token() -> str | None:
+    """``$AIRFLOW_API_TOKEN``: an Airflow API token for the re-runs ``mltrace impact --clear`` asks for."""
+    return os.environ.get("AIRFLOW_API_TOKEN", "").strip() or None
+
+
+def airflow_password() -> str | None:
+    """``$MLTRACE_AIRFLOW_PASSWORD``: the password of ``--airflow-user`` (unset: the command asks)."""
+    return os.environ.get("MLTRACE_AIRFLOW_PASSWORD") or None
+
+
 def api_timeout() -> float:
     """Seconds one write over HTTP may take, end to end: ``$MLTRACE_API_TIMEOUT``, else 10 (a value that is
     not a number in (0, 3600] is ignored)."""

@@ -27,10 +27,11 @@ from functools import cache
 from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from mltrace_core import lineage
 from mltrace_core.addresses import resolve
 from mltrace_core.models import pointers, run_outputs
 from mltrace_core.queries import load_runs
-from mltrace_core.records import AirflowRun, Impact
+from mltrace_core.records import Address, AirflowRun, Impact, Trace
 
 DEFAULT_LIMIT = 100
 _Row = tuple[int, "str | None", "str | None", "str | None"]  # run id, dag_id, run_id, task_id
@@ -44,11 +45,6 @@ _STARTS = {
     " UNION SELECT i.run_id FROM run_inputs i WHERE i.pointer_id = :pid AND i.version = :version",
     "run": "SELECT d.consumer_run_id AS run_id FROM run_dependencies d WHERE d.producer_run_id = :run",
 }
-# See lineage.py: on PostgreSQL the recursive step must walk the indexes, whatever the planner guesses.
-_INDEX_WALK = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
-)
-_PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
 
 _LIVE = text(
     """
@@ -79,25 +75,39 @@ def _reach_sql(kind: str) -> TextClause:
     )
 
 
+def _start(session: Session, where: Address) -> tuple[dict[str, object], set[int | None]]:
+    """The parameters of ``where``'s start query, and the runs never to count (the addressed run, the
+    version's writers)."""
+    if where.kind == "run":
+        return {"run": where.run}, {where.run}
+    pid = session.execute(select(pointers.c.id).where(pointers.c.name == where.pointer)).scalar_one()
+    if where.kind != "version":
+        return {"pid": pid}, set()
+    writers = select(run_outputs.c.run_id).where(
+        run_outputs.c.pointer_id == pid, run_outputs.c.version == where.version
+    )
+    return {"pid": pid, "version": where.version}, set(session.execute(writers).scalars())
+
+
+def downstream(session: Session, address: str, max_depth: int | None = None) -> Trace:
+    """The downstream graph of any address: the runs it reaches first (as :func:`impact` counts them)
+    at depth 0, then what they led to (``NAME``: every reader of any version, as before)."""
+    where = resolve(session, address)
+    if where.kind == "pointer":
+        return lineage.downstream(session, where.pointer or address, max_depth)
+    params, excluded = _start(session, where)
+    starts = sorted(
+        r for r in session.execute(text(_STARTS[where.kind]), params).scalars() if r not in excluded
+    )
+    if not starts:
+        return Trace(output=address, nodes=(), edges=(), direction="downstream")
+    return lineage.walk(session, address, starts, "downstream", max_depth)
+
+
 def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: int | None = None) -> Impact:
     """The runs ``address`` reaches downstream (see the module docstring), one page of them."""
     where = resolve(session, address)
-    if where.kind == "run":
-        params: dict[str, object] = {"run": where.run}
-        excluded: set[int | None] = {where.run}
-    else:
-        pid = session.execute(select(pointers.c.id).where(pointers.c.name == where.pointer)).scalar_one()
-        params = {"pid": pid}
-        excluded = set()
-        if where.kind == "version":
-            params["version"] = where.version
-            excluded = set(
-                session.execute(
-                    select(run_outputs.c.run_id).where(
-                        run_outputs.c.pointer_id == pid, run_outputs.c.version == where.version
-                    )
-                ).scalars()
-            )
+    params, excluded = _start(session, where)
     rows = [row for row in _reach(session, where.kind, params) if row[0] not in excluded]
     rows.sort()
     after_here = [row for row in rows if after is None or row[0] > after]
@@ -116,10 +126,10 @@ def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: in
 def _reach(session: Session, kind: str, params: dict[str, object]) -> list[_Row]:
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        session.execute(text(_INDEX_WALK))
+        session.execute(text(lineage.INDEX_WALK))
     rows = list(map(tuple, session.execute(_reach_sql(kind), params)))
     if postgres:
-        session.execute(text(_PLANNER_DEFAULTS))
+        session.execute(text(lineage.PLANNER_DEFAULTS))
     return rows
 
 

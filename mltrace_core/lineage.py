@@ -32,10 +32,10 @@ _DIRECTIONS = {
 }
 
 
-_INDEX_WALK = (
+INDEX_WALK = (
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
 )
-_PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
+PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
 
 
 @cache
@@ -94,7 +94,7 @@ def trace_from(session: Session, start: int, output: str, max_depth: int | None 
     """The lineage above run ``start`` (depth 0): transitively, the runs that wrote what it read.
     ``output`` names what the trace is of; which run starts it is the address's business
     (:mod:`mltrace_core.addresses`: the latest version, a given version, a given run, as of a time)."""
-    return _walk(session, output, [start], "upstream", max_depth)
+    return walk(session, output, [start], "upstream", max_depth)
 
 
 def downstream(session: Session, pointer: str, max_depth: int | None = None) -> Trace:
@@ -106,7 +106,7 @@ def downstream(session: Session, pointer: str, max_depth: int | None = None) -> 
     )
     if not readers:
         return Trace(output=pointer, nodes=(), edges=(), direction="downstream")
-    return _walk(session, pointer, readers, "downstream", max_depth)
+    return walk(session, pointer, readers, "downstream", max_depth)
 
 
 def shared_runs(session: Session, starts: list[int]) -> list[tuple[int, int]]:
@@ -124,14 +124,14 @@ def _recursive(session: Session, sql, starts: list[int]) -> list[tuple]:
         # PostgreSQL plans the recursive step once, for a guessed ten-row frontier, and on small or
         # freshly loaded tables picks a hash join over a full scan: repeated at every level of a
         # 1,000-deep lineage that is 10x slower than walking the indexes, which is always right here.
-        session.execute(text(_INDEX_WALK))
+        session.execute(text(INDEX_WALK))
     rows = plain_rows(session, sql, {"starts": ids_text(session, starts)})
     if postgres:
-        session.execute(text(_PLANNER_DEFAULTS))
+        session.execute(text(PLANNER_DEFAULTS))
     return rows
 
 
-def _walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
+def walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
     edges = _recursive(session, _edges_sql(dialect_of(session), direction), starts)
     far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
     out_edges: dict[int, list] = defaultdict(list)

@@ -14,7 +14,6 @@ Airflow import, so the ``mltrace`` CLI can use it from any machine that reaches 
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mltrace_core import InvalidInputError, MltraceError
+from mltrace_core import InvalidInputError, MltraceError, config
 
 DEFAULT_URL = "http://localhost:8080"
 
@@ -79,9 +78,7 @@ class Cleared:
 def api_url() -> str:
     """The Airflow API server: ``$MLTRACE_AIRFLOW_URL``, else ``$AIRFLOW__API__BASE_URL``, else
     ``http://localhost:8080``."""
-    return (
-        os.environ.get("MLTRACE_AIRFLOW_URL") or os.environ.get("AIRFLOW__API__BASE_URL") or DEFAULT_URL
-    ).rstrip("/")
+    return config.airflow_url(DEFAULT_URL)
 
 
 class AirflowClient:
@@ -115,7 +112,7 @@ class AirflowClient:
     ) -> AirflowClient:
         """``AIRFLOW_API_TOKEN`` if set, else a login with ``username``/``password``."""
         url = base_url or api_url()
-        token = os.environ.get("AIRFLOW_API_TOKEN")
+        token = config.airflow_api_token()
         if token:
             return cls(url, token)
         if username and password:

@@ -23,7 +23,7 @@ from mltrace_core import (
     diff,
     fastlog,
     flags,
-    lineage,
+    impact,
     queries,
     versions,
 )
@@ -279,8 +279,6 @@ class Store:
     def impact(self, address: str, limit: int | None = None, after: int | str | None = None) -> Impact:
         """Every run downstream of ``address`` (``NAME``, ``NAME@VERSION``, ``run:ID``), paged by run id,
         with liveness and the Airflow DAG runs affected (see :mod:`mltrace_core.impact`)."""
-        from mltrace_core import impact
-
         count = impact.DEFAULT_LIMIT if limit is None else valid.limit(limit)
         start = None if after is None else valid.run_id(after)
         return self._read(impact.impact, addresses.checked(address), count, start)
@@ -476,8 +474,11 @@ class Store:
         return [(node.depth, node.run) for node in self.trace(output_name).nodes]
 
     def downstream(self, pointer_name: str, max_depth: int | None = None) -> Trace:
+        """Every run downstream of an address: ``NAME`` (every reader of any version), ``NAME@VERSION``
+        (the readers linked to that version's writers, and of exactly that version) or ``run:ID`` (the
+        readers of that run's outputs), then what they led to; the start itself never included."""
         depth = None if max_depth is None else valid.depth(max_depth)
-        return self._read(lineage.downstream, valid.name(pointer_name, "pointer name"), depth)
+        return self._read(impact.downstream, addresses.checked(pointer_name), depth)
 
     def get_components(self, tag: str | None = None, owner: str | None = None) -> list[Component]:
         tag = None if tag is None else valid.name(tag, "tag")

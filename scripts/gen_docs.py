@@ -252,6 +252,11 @@ CORE_ENV: tuple[tuple[str, str, str], ...] = (
         "`mltrace impact --clear`: Airflow's API server (`--airflow-url` wins).",
     ),
     (
+        "AIRFLOW__API__BASE_URL",
+        "Airflow's own setting",
+        "Read by `mltrace impact --clear` as Airflow's API server when `MLTRACE_AIRFLOW_URL` is not set.",
+    ),
+    (
         "MLTRACE_AIRFLOW_USER",
         "unset",
         "`mltrace impact --clear`: the Airflow user to get a token for when `AIRFLOW_API_TOKEN` is not set "

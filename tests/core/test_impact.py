@@ -122,3 +122,19 @@ def test_the_cli_prints_the_issue_shape(store, pipe):
     shown = mltrace("impact", "raw.csv", "--limit", "2")
     assert "7 runs" in shown and f"--after {first['next']}" in shown and "score, train" in shown
     assert "no pointer named 'nope'" in mltrace("impact", "nope", ok=False)
+
+
+@pytest.mark.parametrize("address", ["raw.csv", "raw.csv@v1", "raw.csv@v2", "feat@a", "run:{w2}", "run:{m2}"])
+def test_downstream_takes_any_address_and_reaches_what_impact_reaches(store, pipe, address):
+    address = address.format(**pipe)
+    graph = store.downstream(address)
+    assert {n.run.id for n in graph.nodes} == set(reached(store.impact(address, limit=1000)))
+    assert graph.output == address and graph.direction == "downstream"
+
+
+def test_downstream_of_a_version_starts_at_its_readers(store, pipe):
+    graph = store.downstream("raw.csv@v1")
+    assert [(n.depth, n.run.id) for n in graph.nodes] == [(0, pipe["f1"]), (1, pipe["m1"])]
+    assert store.downstream(f"run:{pipe['report']}").nodes == ()
+    with pytest.raises(NotFoundError):
+        store.downstream("raw.csv@v9")

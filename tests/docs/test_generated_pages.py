@@ -53,7 +53,7 @@ def test_cli_reference_has_every_command_and_its_help():
         assert f"\n## {name}\n" in page, f"{name} is missing from docs/cli.md: {HOW}"
         assert f"Usage: {name} [OPTIONS]" in page, name
     # Each section is the --help a user gets: the docstring of the command is in it.
-    assert "Impact analysis: every run that consumed POINTER, transitively." in page
+    assert "Impact analysis: every run downstream of ADDRESS, transitively" in page
     assert "--depth INTEGER RANGE" in page
 
 
