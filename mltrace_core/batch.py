@@ -23,7 +23,6 @@ Locks: the pointers of the whole batch are locked in name order first (PostgreSQ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -35,9 +34,8 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from mltrace_core.models import components, run_inputs, run_outputs, run_tests, runs, utcnow
 from mltrace_core.queries import dialect_of, ids_text
-from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
-from mltrace_core.write import _sql, merge_run, pointer_ids
+from mltrace_core.write import _sql, merge_run, pointer_ids, run_row
 
 _COMPONENTS = select(components.c.name, components.c.id).where(
     components.c.name.in_(bindparam("names", expanding=True))
@@ -104,7 +102,7 @@ def write_runs(session: Session, records: Sequence[RunRecord]) -> list[int]:
     logged_at = utcnow()
     inserted = conn.execute(
         _insert_runs(dialect_of(session)),
-        [_run_row(rec, cids[rec.component], logged_at) for rec in fresh.values()],
+        [run_row(rec, cids[rec.component], logged_at) for rec in fresh.values()],
     ).all()
     ids: dict[str, int] = {row[1]: row[0] for row in inserted}
     inserted_keys = set(ids)
@@ -138,34 +136,6 @@ def _insert_runs(dialect: str) -> ReturningInsert[Any]:
     if dialect == "postgresql":
         return pg_insert(runs).on_conflict_do_nothing(index_elements=["key"]).returning(runs.c.id, runs.c.key)
     return sqlite_insert(runs).on_conflict_do_nothing(index_elements=["key"]).returning(runs.c.id, runs.c.key)
-
-
-def _run_row(rec: RunRecord, cid: int, logged_at: datetime) -> dict[str, Any]:
-    ext = rec.external or ExternalIdentity()
-    return {
-        "key": rec.key,
-        "component_id": cid,
-        "start_ts": rec.start,
-        "end_ts": rec.end,
-        "status": rec.status,
-        "notes": rec.notes,
-        "code_version": rec.code_version,
-        "error": rec.error,
-        "ext_dag_id": ext.dag_id,
-        "ext_run_id": ext.run_id,
-        "ext_task_id": ext.task_id,
-        "ext_try_number": ext.try_number,
-        "ext_map_index": ext.map_index,
-        "ext_url": ext.url,
-        "ext_ol_run_id": ext.openlineage_run_id,
-        "ext_ol_namespace": ext.openlineage_namespace,
-        "ext_ol_parent_run_id": ext.openlineage_parent_run_id,
-        "git_hash": rec.git_hash,
-        "git_tags": None if rec.git_tags is None else list(rec.git_tags),
-        "code_snapshot": rec.code_snapshot,
-        "staleness_threshold": rec.staleness_threshold,
-        "logged_at": logged_at,
-    }
 
 
 def _write_rows(session: Session, new: list[RunRecord], ids: dict[str, int], pids: dict[str, int]) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
@@ -127,34 +128,7 @@ def write_run(session: Session, rec: RunRecord) -> int:
     conn = session.connection()
     cid = component_id(session, rec.component, tags=rec.component_tags)
     ids = pointer_ids(session, rec.inputs + rec.outputs, lock=True)
-    ext = rec.external or ExternalIdentity()
-    run_id = conn.execute(
-        _sql(session).run,
-        {
-            "key": rec.key,
-            "component_id": cid,
-            "start_ts": rec.start,
-            "end_ts": rec.end,
-            "status": rec.status,
-            "notes": rec.notes,
-            "code_version": rec.code_version,
-            "error": rec.error,
-            "ext_dag_id": ext.dag_id,
-            "ext_run_id": ext.run_id,
-            "ext_task_id": ext.task_id,
-            "ext_try_number": ext.try_number,
-            "ext_map_index": ext.map_index,
-            "ext_url": ext.url,
-            "ext_ol_run_id": ext.openlineage_run_id,
-            "ext_ol_namespace": ext.openlineage_namespace,
-            "ext_ol_parent_run_id": ext.openlineage_parent_run_id,
-            "git_hash": rec.git_hash,
-            "git_tags": None if rec.git_tags is None else list(rec.git_tags),
-            "code_snapshot": rec.code_snapshot,
-            "staleness_threshold": rec.staleness_threshold,
-            "logged_at": utcnow(),
-        },
-    ).scalar()
+    run_id = conn.execute(_sql(session).run, run_row(rec, cid, utcnow())).scalar()
     if run_id is None:  # this run was logged before (a replay, a retry, listener + operator, OpenLineage)
         return merge_run(session, rec, ids)
     if rec.tests:
@@ -292,7 +266,21 @@ _EXTRA_COLUMNS = (
 )
 
 
-def _columns(rec: RunRecord) -> dict:
+def run_row(rec: RunRecord, cid: int, logged_at: datetime) -> dict[str, Any]:
+    """The ``component_runs`` row of a new run (every write path inserts this one)."""
+    return {
+        **_columns(rec),
+        "key": rec.key,
+        "component_id": cid,
+        "start_ts": rec.start,
+        "end_ts": rec.end,
+        "status": rec.status,
+        "notes": rec.notes,
+        "logged_at": logged_at,
+    }
+
+
+def _columns(rec: RunRecord) -> dict[str, Any]:
     """The run row's descriptive columns (what a later report may fill in when the first left them empty)."""
     ext = rec.external or ExternalIdentity()
     return {
