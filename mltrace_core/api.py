@@ -75,7 +75,7 @@ def log_component_run(
     component_run: ComponentRun,
     set_dependencies_from_inputs: bool = True,
     staleness_threshold: int = STALENESS_THRESHOLD,
-) -> int:
+) -> int | None:
     """Log a finished run; return its id (``None`` when it was logged over HTTP and the server could not
     take it now: it is spooled, see :func:`set_address`). A missing component is created.
 

@@ -18,10 +18,16 @@ exception in the caller. Nothing of openlineage-python is imported unless it is 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from mltrace_core import config
 from mltrace_core.bound import CallBound
 from mltrace_core.runs import RunRecord
+
+if TYPE_CHECKING:
+    from mltrace_core.entities.component_run import ComponentRun
+    from mltrace_core.remote import RemoteStore
+    from mltrace_core.store import Store
 
 logger = logging.getLogger("mltrace_core.openlineage")
 MAX_IN_FLIGHT = 2
@@ -69,7 +75,7 @@ def emit(record: RunRecord, run_id: int | None) -> bool:
         return False
 
 
-def _send(events: list[dict]) -> None:
+def _send(events: list[dict[str, Any]]) -> None:
     from mltrace_core import olclient  # openlineage-python, only now
 
     client = olclient.client()
@@ -84,7 +90,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def log(store, run) -> int:
+def log(store: Store | RemoteStore, run: ComponentRun | RunRecord) -> int | None:
     """``store.log(run)``, then :func:`emit` the run as stored: what the module API calls to log a run.
     Raises what ``store.log`` raises; the emission never does."""
     record = run if isinstance(run, RunRecord) else run.to_record()

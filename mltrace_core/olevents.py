@@ -133,7 +133,15 @@ def _airflow_facet(external: Any, ol_run_id: str) -> dict[str, Any]:
     )
 
 
-def _event(kind, when, ol_run_id, facets, job, inputs, outputs) -> dict[str, Any]:
+def _event(
+    kind: str,
+    when: datetime,
+    ol_run_id: str,
+    facets: dict[str, Any],
+    job: dict[str, str],
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "eventType": kind,
         "eventTime": when.astimezone(timezone.utc).isoformat(),

@@ -11,14 +11,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mltrace_core import olevents
 from mltrace_core.models import component_tags, components, pointers, run_inputs, run_outputs, runs
 from mltrace_core.records import ExternalIdentity
+
+if TYPE_CHECKING:
+    from mltrace_core.store import Store
+
+_S = TypeVar("_S", bound="Select[Any]")
 
 PAGE = 2000  # runs per page: a few MB of events, and few enough round trips
 
@@ -45,7 +50,7 @@ _COLUMNS = (
 )
 
 
-def _selected(query, since: datetime | None, component: str | None):
+def _selected(query: _S, since: datetime | None, component: str | None) -> _S:
     if since is not None:
         query = query.where(runs.c.start_ts >= since)
     if component is not None:
@@ -106,7 +111,7 @@ def page(
     return events, ids[-1]
 
 
-def _pointers(session: Session, table, ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
+def _pointers(session: Session, table: Table, ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
     query = (
         select(table.c.run_id, pointers.c.name, table.c.version)
         .join(pointers, pointers.c.id == table.c.pointer_id)
@@ -131,7 +136,13 @@ def _tags(session: Session, component_ids: set[int]) -> dict[int, tuple[str, ...
     return {cid: tuple(tags) for cid, tags in found.items()}
 
 
-def events(store, namespace: str, since=None, component=None, limit: int = PAGE) -> Iterator[list[dict]]:
+def events(
+    store: Store,
+    namespace: str,
+    since: datetime | str | None = None,
+    component: str | None = None,
+    limit: int = PAGE,
+) -> Iterator[list[dict[str, Any]]]:
     """Every page of events of ``store`` (a :class:`~mltrace_core.Store`), one bounded call per page."""
     after = 0
     while True:

@@ -26,7 +26,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from mltrace_core import validation as valid
 from mltrace_core.errors import InvalidEventError, InvalidInputError
@@ -125,7 +125,7 @@ def parse(data: Any) -> Event:
     raise InvalidEventError("run", "missing: a RunEvent needs run.runId (or send a DatasetEvent or JobEvent)")
 
 
-def _run_event(data: dict, time: datetime) -> RunEvent:
+def _run_event(data: dict[str, Any], time: datetime) -> RunEvent:
     run = _object(data, "run", required=True)
     run_id = _uuid(run.get("runId"), "run.runId")
     namespace, job = _job(data)
@@ -170,7 +170,9 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _object(data: dict, key: str, where: str | None = None, required: bool = False) -> dict:
+def _object(
+    data: dict[str, Any], key: str, where: str | None = None, required: bool = False
+) -> dict[str, Any]:
     where = where or key
     value = data.get(key)
     if value is None:
@@ -206,12 +208,12 @@ def _uuid(value: Any, where: str) -> str:
         raise InvalidEventError(where, f"must be a UUID, not {_show(text)}") from None
 
 
-def _job(data: dict) -> tuple[str, str]:
+def _job(data: dict[str, Any]) -> tuple[str, str]:
     job = _object(data, "job", required=True)
     return _string(job.get("namespace"), "job.namespace"), _string(job.get("name"), "job.name")
 
 
-def _time(data: dict) -> datetime:
+def _time(data: dict[str, Any]) -> datetime:
     value = data.get("eventTime")
     if value is None:
         raise InvalidEventError("eventTime", "missing")
@@ -229,7 +231,7 @@ def parse_time(text: str, where: str = "time") -> datetime:
         raise InvalidEventError(where, _reason(exc, where)) from None
 
 
-def _datasets(data: dict, key: str) -> tuple[Pointer, ...]:
+def _datasets(data: dict[str, Any], key: str) -> tuple[Pointer, ...]:
     value = data.get(key)
     if value is None:
         return ()
@@ -240,7 +242,9 @@ def _datasets(data: dict, key: str) -> tuple[Pointer, ...]:
         pointer = _dataset(item, f"{key}[{i}]")
         earlier = found.get(pointer.name)
         if earlier is None or pointer.version is not None:
-            found[pointer.name] = Pointer(pointer.name, pointer.version or (earlier and earlier.version))
+            found[pointer.name] = Pointer(
+                pointer.name, pointer.version or cast("str | None", earlier and earlier.version)
+            )
     return tuple(found.values())
 
 
@@ -272,7 +276,7 @@ def _parent(facet: Any) -> Parent | None:
         run_id = _uuid(facet["run"].get("runId"), "run.facets.parent.run.runId")
     except InvalidEventError:
         return None  # a parent we cannot name is no parent: the run stands alone
-    job = facet.get("job") if isinstance(facet.get("job"), dict) else {}
+    job = cast("dict[str, Any]", facet.get("job")) if isinstance(facet.get("job"), dict) else {}
     namespace, name = job.get("namespace"), job.get("name")
     return Parent(
         run_id,
@@ -283,7 +287,7 @@ def _parent(facet: Any) -> Parent | None:
 
 def _error(facet: Any) -> str | None:
     if isinstance(facet, dict) and isinstance(facet.get("message"), str) and facet["message"].strip():
-        return facet["message"]
+        return cast(str, facet["message"])
     return None
 
 
@@ -292,7 +296,9 @@ def _airflow(facet: Any) -> AirflowTry | None:
     run is an ordinary job). ``map_index`` is absent for an unmapped task; ids may contain dots."""
     if not isinstance(facet, dict):
         return None
-    dag, dag_run, task, ti = (facet.get(k) if isinstance(facet.get(k), dict) else {} for k in _AIRFLOW_PARTS)
+    dag, dag_run, task, ti = (
+        cast("dict[str, Any]", facet.get(k)) if isinstance(facet.get(k), dict) else {} for k in _AIRFLOW_PARTS
+    )
     dag_id = dag.get("dag_id") or dag_run.get("dag_id")
     run_id, task_id, try_number = dag_run.get("run_id"), task.get("task_id"), ti.get("try_number")
     map_index = ti.get("map_index", -1)

@@ -19,10 +19,10 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,13 @@ def files(paths: list[str]) -> list[Path]:
     return found
 
 
-def read(path: Path, progress=None) -> Iterator[tuple[str, Any]]:
+def read(path: Path, progress: Callable[[int], object] | None = None) -> Iterator[tuple[str, Any]]:
     """The JSON values in ``path`` with their places. ``progress(position)``, if given, is called now and
     then with how far into the file (in bytes of the file as stored) reading has got."""
     with open(path, "rb") as raw:
-        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+        binary: gzip.GzipFile | io.BufferedReader = (
+            gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+        )
         fh = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
 
         def at() -> None:
@@ -74,7 +76,9 @@ def read(path: Path, progress=None) -> Iterator[tuple[str, Any]]:
         at()
 
 
-def _lines(path: Path, lines, start: int, at) -> Iterator[tuple[str, Any]]:
+def _lines(
+    path: Path, lines: Iterable[str], start: int, at: Callable[[], None] | None
+) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(lines, start):
         if at is not None and number % 512 == 0:
             at()

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import bindparam, delete, or_, select, text
+from sqlalchemy import Table, bindparam, delete, or_, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core.batch import write_runs
@@ -36,6 +39,10 @@ from mltrace_core.openlineage import state as st
 from mltrace_core.openlineage.events import DatasetEvent, Event, JobEvent, RunEvent
 from mltrace_core.runs import RunRecord
 from mltrace_core.write import component_id, pointer_ids
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 _LOCK_CLASS = 0x6D6C6F6C  # "mlol": the advisory lock space of OpenLineage runs
 
@@ -110,7 +117,7 @@ class _Batch:
             state = stored.get(uuid)
             for event in by_run[uuid]:
                 state = st.merge(state, event)
-            merged[uuid] = state
+            merged[uuid] = cast(st.RunState, state)  # by_run holds at least one event per run
         queries = [s for s in merged.values() if s.query and s.parent is not None]
         others = [s for s in merged.values() if not (s.query and s.parent is not None)]
         # Runs already written: by OpenLineage run id (their key is theirs, whatever later events say),
@@ -207,7 +214,9 @@ class _Batch:
                 children[parent].append(st.from_json(state))
         return stored, children
 
-    def _written(self, uuids: list[str], keys: list[str]) -> tuple[dict[str, tuple], dict[str, str]]:
+    def _written(
+        self, uuids: list[str], keys: list[str]
+    ) -> tuple[dict[str, tuple[str, str, datetime, datetime, str]], dict[str, str]]:
         """(OpenLineage run id -> (key, status, start, end, component), key -> status) of the runs
         already written with these OpenLineage run ids or keys: one query."""
         query = (
@@ -262,7 +271,8 @@ def _write(session: Session, records: list[RunRecord]) -> None:
     write_runs(session, records)
 
 
-def _upsert(dialect: str):
+def _upsert(dialect: str) -> PgInsert | SqliteInsert:
+    insert: Callable[[Table], PgInsert | SqliteInsert]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

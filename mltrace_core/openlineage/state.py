@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from mltrace_core.formats import ABORTED, FAILED, RUNNING, SUCCESS
-from mltrace_core.openlineage.events import AirflowTry, Parent, RunEvent
+from mltrace_core.openlineage.events import AirflowTry, Parent, Pointer, RunEvent
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
@@ -80,7 +80,7 @@ class RunState:
     def identity(self) -> ExternalIdentity:
         """The run's OpenLineage identity (run id, job namespace, parent run id), and for an Airflow try
         its Airflow one."""
-        ol = {
+        ol: dict[str, Any] = {
             "openlineage_run_id": self.run_id,
             "openlineage_namespace": self.namespace,
             "openlineage_parent_run_id": self.parent[1].run_id if self.parent else None,
@@ -154,7 +154,9 @@ def merge(state: RunState | None, event: RunEvent) -> RunState:
     return replace(state, **changes)
 
 
-def _union(mine: dict, datasets, time: datetime) -> dict:
+def _union(
+    mine: dict[str, tuple[str | None, datetime]], datasets: tuple[Pointer, ...], time: datetime
+) -> dict[str, tuple[str | None, datetime]]:
     if not datasets:
         return mine
     out = dict(mine)
@@ -166,11 +168,11 @@ def _union(mine: dict, datasets, time: datetime) -> dict:
     return out
 
 
-def _order(item: tuple) -> tuple:
+def _order(item: tuple[Any, datetime]) -> tuple[datetime, str]:
     return (item[1], json.dumps(_plain(item[0]), sort_keys=True))
 
 
-def _later(old, new):
+def _later(old: tuple[datetime, Any] | None, new: tuple[datetime, Any]) -> tuple[datetime, Any]:
     """Of two (time, facet value): the later; at one time, the larger value's JSON (order-independent).
     The values themselves are not ordered (an ``AirflowTry``): compare them only for equality."""
     if old is None or new[0] > old[0]:
