@@ -27,16 +27,20 @@ import traceback
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
 from mltrace_core import artifacts, gitinfo, olemit, remote, stores
 from mltrace_core import validation as valid
 from mltrace_core.entities.component_run import ComponentRun
-from mltrace_core.entities.io_pointer import IOPointer
+from mltrace_core.entities.io_pointer import IOPointer, PointerLike
 from mltrace_core.entities.test import collecting
 from mltrace_core.errors import InvalidInputError
 from mltrace_core.staleness import warn_if_stale
 from mltrace_core.values import PointerType, pointer_type_for, version_of
+
+if TYPE_CHECKING:
+    from _typeshed import TraceFunction
 
 log = logging.getLogger("mltrace_core")
 
@@ -49,8 +53,8 @@ class Spec:
     """What a decorator was asked to log (``register``'s arguments; ``owner``: the Component)."""
 
     component: str
-    inputs: tuple = ()
-    outputs: tuple = ()
+    inputs: tuple[PointerLike, ...] = ()
+    outputs: tuple[PointerLike, ...] = ()
     input_vars: tuple[str, ...] = ()
     output_vars: tuple[str, ...] = ()
     input_kwargs: dict[str, str] = field(default_factory=dict)
@@ -89,7 +93,9 @@ def current_artifacts() -> Artifacts | None:
 
 
 class _Call:
-    def __init__(self, spec: Spec, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    def __init__(
+        self, spec: Spec, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         self.spec, self.fn, self.args, self.kwargs = spec, fn, args, kwargs
         self.code = getattr(inspect.unwrap(fn), "__code__", None)
         self.cr = ComponentRun(spec.component)
@@ -232,7 +238,7 @@ class _Call:
     def _valued(self, name: Any, value: Any, ptype: Any, what: str) -> IOPointer | None:
         return self._checked(name, version_of(value), ptype, what)
 
-    def _from_var(self, found: dict, var: str, ptype: Any, what: str) -> list[IOPointer]:
+    def _from_var(self, found: dict[str, Any], var: str, ptype: Any, what: str) -> list[IOPointer]:
         if var not in found:
             log.warning("mltrace: %s variable %r of %r was never assigned", what, var, self.spec.component)
             return []
@@ -241,7 +247,7 @@ class _Call:
         pointers = [self._fixed(item, ptype, f"{what} {var!r}") for item in items if item is not None]
         return [p for p in pointers if p]
 
-    def _from_pair(self, found: dict, key: str, val: str, ptype: Any, what: str) -> list[IOPointer]:
+    def _from_pair(self, found: dict[str, Any], key: str, val: str, ptype: Any, what: str) -> list[IOPointer]:
         missing = [v for v in (key, val) if v not in found]
         if missing:
             log.warning(
@@ -286,7 +292,7 @@ def _paired(names: Any, values: Any, key: str, val: str) -> list[tuple[Any, Any]
     return [(names, values)]
 
 
-def _variables(code) -> set[str] | None:
+def _variables(code: CodeType | None) -> set[str] | None:
     """Every name a function's frame can hold: arguments, locals, cells and free variables."""
     if code is None:
         return None
@@ -318,7 +324,9 @@ def _fail(cr: ComponentRun, exc: BaseException) -> None:
     cr.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-def call_capturing_locals(fn: Callable[..., Any], args: tuple, kwargs: dict, into: dict[str, Any]) -> Any:
+def call_capturing_locals(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], into: dict[str, Any]
+) -> Any:
     """Call ``fn`` and return its result; put its local variables, as they were when it returned or
     raised, into ``into``.
 
@@ -328,10 +336,12 @@ def call_capturing_locals(fn: Callable[..., Any], args: tuple, kwargs: dict, int
     code = getattr(inspect.unwrap(fn), "__code__", None)
     if code is None:
         return fn(*args, **kwargs)
-    frame = None
+    frame: FrameType | None = None
     previous = sys.gettrace()
 
-    def snatch(f, event, arg):
+    def snatch(
+        f: FrameType, event: Literal["call", "line", "return", "exception", "opcode"], arg: Any
+    ) -> TraceFunction | None:
         nonlocal frame
         if frame is None and event == "call" and f.f_code is code:
             frame = f

@@ -12,14 +12,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from mltrace_core.config import normalize_uri
 from mltrace_core.errors import InvalidInputError, SchemaError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
 SCHEMA_REVISION = "0009"  # head of migrations/versions; tests/core/test_migrations.py checks it
@@ -56,14 +61,14 @@ def _safe_reason(exc: Exception) -> str:
     return "cannot parse it" if "://" in text or "@" in text else text
 
 
-def _sqlite_engine(url, timeout: float) -> Engine:
+def _sqlite_engine(url: URL, timeout: float) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": timeout, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
@@ -73,14 +78,14 @@ def _sqlite_engine(url, timeout: float) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("mltrace_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
 
-def _use_wal(cur, timeout: float) -> None:
+def _use_wal(cur: sqlite3.Cursor, timeout: float) -> None:
     """Switch a new database file to WAL (it stays so). The switch can fail with "database is locked"
     without waiting when several processes open a fresh file at once, so retry until ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -148,7 +153,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
     return current
 
 
-def alembic_config():
+def alembic_config() -> Config:
     from alembic.config import Config
 
     cfg = Config()

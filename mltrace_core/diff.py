@@ -21,9 +21,9 @@ need from the store in one transaction.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,8 +73,8 @@ def _zipped(xs: list[Run], ys: list[Run]) -> list[tuple[int, int]]:
     return [(x.id, y.id) for x, y in zip(xs, ys, strict=False)]
 
 
-def _pair_component(in_a: list[Run], in_b: list[Run]):
-    pairs = []
+def _pair_component(in_a: list[Run], in_b: list[Run]) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    pairs: list[tuple[int, int]] = []
     indexed: dict[int, tuple[list[Run], list[Run]]] = defaultdict(lambda: ([], []))
     plain: tuple[list[Run], list[Run]] = ([], [])
     for side, group in enumerate((in_a, in_b)):
@@ -121,7 +121,7 @@ def _value(run: Run, name: str, facts: Facts) -> Any:
     return _plain(getattr(run, name, None))
 
 
-def changed_pointers(a: dict, b: dict) -> list[str]:
+def changed_pointers(a: Mapping[str, object], b: Mapping[str, object]) -> list[str]:
     """The pointers whose versions differ between two maps: those in both first (a new version of the
     same thing), then those on one side only, each group by name."""
     both = sorted(p for p in a.keys() & b.keys() if a[p] != b[p])
@@ -156,7 +156,7 @@ def compare(
     off_a = set(only_a) | {c.a for c in changed}
     off_b = set(only_b) | {c.b for c in changed}
     above_a, above_b = diverged_above(trace_a, off_a), diverged_above(trace_b, off_b)
-    first = [(x, None) for x in only_a if not above_a[x]]
+    first: list[tuple[int | None, int | None]] = [(x, None) for x in only_a if not above_a[x]]
     first += [(None, y) for y in only_b if not above_b[y]]
     first += [(c.a, c.b) for c in changed if not above_a[c.a] and not above_b[c.b]]
     first.sort(key=lambda p: (p[0] if p[0] is not None else p[1], p[1] or 0))
@@ -240,7 +240,9 @@ def merged(result: TraceDiff) -> tuple[Trace, dict[int, str], set[int], dict[int
     (``"changed"``, ``"only_a"``, ``"only_b"``; unmarked: the same on both sides), the nodes that are
     first divergences, and, for each pair of two runs, B's id -> A's id."""
     assert result.trace_a is not None and result.trace_b is not None
-    node_of = {x: y for x, y in result.pairs}  # an A run -> its node (B's id); one-sided A runs keep theirs
+    node_of: dict[int | None, int] = {
+        x: y for x, y in result.pairs
+    }  # an A run -> its node (B's id); one-sided A runs keep theirs
     runs = {n.run.id: n.run for n in result.trace_a.nodes if n.run.id not in node_of}
     runs.update({n.run.id: n.run for n in result.trace_b.nodes})
     edges = {(e.consumer, e.producer, e.via) for e in result.trace_b.edges}
@@ -252,7 +254,8 @@ def merged(result: TraceDiff) -> tuple[Trace, dict[int, str], set[int], dict[int
     marks = {c.b: "changed" for c in result.changed}
     marks.update(dict.fromkeys(result.only_a, "only_a"))
     marks.update(dict.fromkeys(result.only_b, "only_b"))
-    first = {b if b is not None else a for a, b in result.first_divergences}
+    # One side of each first divergence is a run.
+    first = cast("set[int]", {b if b is not None else a for a, b in result.first_divergences})
     starts = [node_of.get(result.a.run, result.a.run), result.b.run]
     producers: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for edge in sorted(edges):

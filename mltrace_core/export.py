@@ -12,6 +12,7 @@ text, not only in the colour.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mltrace_core import formats
@@ -47,7 +48,7 @@ class Edge:
     pointers: tuple[str, ...]
 
 
-def pointer_summary(pointers, runs: int = 1) -> str:
+def pointer_summary(pointers: Sequence[str], runs: int = 1) -> str:
     """One or two pointer names, else their number; with the number of run pairs when more than one."""
     text = ", ".join(pointers) if len(pointers) <= 2 else f"{len(pointers)} pointers"
     return text + (f" ×{runs}" if runs > 1 else "")
@@ -90,10 +91,10 @@ def view(trace: Trace, by: str = "run") -> tuple[list[Node], list[Edge]]:
                 Node(f"r{run.id}", (f"{run.component} #{run.id}", sub), "run", status_key(run.status))
             )
         pairs: dict[tuple[int, int], list[str]] = {}
-        for e in trace.edges:
-            vias = pairs.setdefault((e.producer, e.consumer), [])
-            if e.via not in vias:
-                vias.append(e.via)
+        for edge in trace.edges:
+            vias = pairs.setdefault((edge.producer, edge.consumer), [])
+            if edge.via not in vias:
+                vias.append(edge.via)
         for (producer, consumer), vias in pairs.items():
             edges.append(Edge(f"r{producer}", f"r{consumer}", pointer_summary(vias), tuple(vias)))
         roots = [f"r{n.run.id}" for n in trace.nodes if n.depth == 0]

@@ -22,8 +22,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mltrace_core import config
 from mltrace_core.errors import InvalidInputError, StoreUnavailableError
@@ -31,6 +33,15 @@ from mltrace_core.runs import RunRecord
 
 log = logging.getLogger(__name__)
 REPLAY_CHUNK = 200  # runs per transaction of a replay (Store.log_many), small enough for its time budget
+
+
+class Target(Protocol):
+    """What records are logged into: a :class:`~mltrace_core.Store`, or a remote store's sender."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def log(self, record: RunRecord, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class Spool:
         subdirs = sorted(p for p in self.directory.iterdir() if p.is_dir() and p.name != "rejected")
         return [self, *(Spool(p) for p in subdirs)]
 
-    def replay(self, store, budget: float | None = None, match_store: bool = False) -> ReplayResult:
+    def replay(self, store: Target, budget: float | None = None, match_store: bool = False) -> ReplayResult:
         """Log every spooled record into ``store`` (oldest run first). Stops early, keeping the rest,
         when the store is unavailable or ``budget`` seconds have passed. One replayer at a time.
         ``match_store``: only the records spooled for this very store (or for no known store)."""
@@ -90,7 +101,7 @@ class Spool:
                 return ReplayResult(remaining=len(files), why="another process is replaying this spool")
             return self._replay(store, budget, store.fingerprint if match_store else None)
 
-    def _replay(self, store, budget: float | None, target: str | None) -> ReplayResult:
+    def _replay(self, store: Target, budget: float | None, target: str | None) -> ReplayResult:
         deadline = None if budget is None else time.monotonic() + budget
         loaded = []
         rejected = other = 0
@@ -116,8 +127,8 @@ class Spool:
                 done, bad = self._log_chunk(store, chunk)
             except StoreUnavailableError as exc:
                 return ReplayResult(replayed, rejected, len(loaded) - i, str(exc), other)
-            for path, exc in bad:
-                rejected += self._reject(path, exc)
+            for path, error in bad:
+                rejected += self._reject(path, error)
             for path in done:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -126,7 +137,9 @@ class Spool:
         return ReplayResult(replayed, rejected, 0, other_store=other)
 
     @staticmethod
-    def _log_chunk(store, chunk):
+    def _log_chunk(
+        store: Target, chunk: list[tuple[RunRecord, Path]]
+    ) -> tuple[list[Path], list[tuple[Path, Exception]]]:
         """Log ``chunk`` -- in one call where the store takes batches (:meth:`Store.log_many`), else run
         by run; a batch the store rejects is retried run by run to find the records at fault.
         Returns (paths written, [(path, error)] rejected)."""
@@ -135,7 +148,8 @@ class Spool:
             with contextlib.suppress(InvalidInputError):
                 log_many([record for record, _ in chunk])
                 return [path for _, path in chunk], []
-        done, bad = [], []
+        done: list[Path] = []
+        bad: list[tuple[Path, Exception]] = []
         for record, path in chunk:
             try:
                 store.log(record)
@@ -154,7 +168,7 @@ class Spool:
         return 1
 
     @contextlib.contextmanager
-    def _exclusive(self):
+    def _exclusive(self) -> Iterator[bool]:
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / ".replay.lock", "a") as fh:
             try:
@@ -176,7 +190,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def deliver(store, record: RunRecord, spool: Spool, replay_budget: float = 2.0) -> int:
+def deliver(store: Target, record: RunRecord, spool: Spool, replay_budget: float = 2.0) -> int:
     """Log ``record``; if the store is unavailable, spool it and re-raise. After a successful write,
     replay what earlier writes spooled (for at most ``replay_budget`` seconds)."""
     try:
