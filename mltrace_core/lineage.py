@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
@@ -39,7 +40,7 @@ PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_me
 
 
 @cache
-def _edges_sql(dialect: str, direction: str):
+def _edges_sql(dialect: str, direction: str) -> TextClause:
     here, there = _DIRECTIONS[direction]
     return text(
         f"""
@@ -57,7 +58,7 @@ def _edges_sql(dialect: str, direction: str):
 
 
 @cache
-def _shared_sql(dialect: str):
+def _shared_sql(dialect: str) -> TextClause:
     # Per start (ordinal), every run in its upstream trace; then how many traces each run is in.
     return text(
         f"""
@@ -77,7 +78,7 @@ def pointer_id(session: Session, name: str) -> int:
     pid = session.execute(select(pointers.c.id).where(pointers.c.name == name)).scalar()
     if pid is None:
         raise NotFoundError(f"no pointer named {name!r}")
-    return pid
+    return cast(int, pid)
 
 
 def latest_writer(session: Session, pid: int) -> int | None:
@@ -116,7 +117,7 @@ def shared_runs(session: Session, starts: list[int]) -> list[tuple[int, int]]:
     return _recursive(session, _shared_sql(dialect_of(session)), starts)
 
 
-def _recursive(session: Session, sql, starts: list[int]) -> list[tuple]:
+def _recursive(session: Session, sql: TextClause, starts: list[int]) -> list[tuple[Any, ...]]:
     """Run a recursive walk from ``starts``; rows as plain tuples (SQLAlchemy rows compare in Python,
     and a big trace sorts tens of thousands of edges)."""
     postgres = dialect_of(session) == "postgresql"
@@ -134,7 +135,7 @@ def _recursive(session: Session, sql, starts: list[int]) -> list[tuple]:
 def walk(session: Session, output: str, starts: list[int], direction: str, max_depth: int | None) -> Trace:
     edges = _recursive(session, _edges_sql(dialect_of(session), direction), starts)
     far = 1 if direction == "upstream" else 0  # which end of a consumer->producer edge is further away
-    out_edges: dict[int, list] = defaultdict(list)
+    out_edges: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for edge in edges:
         out_edges[edge[1 - far]].append(edge)
     depth = dict.fromkeys(starts, 0)

@@ -8,14 +8,19 @@ of round trips as a single ``inspect``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from types import SimpleNamespace
+from typing import Any
+from typing import cast as typing_cast  # sqlalchemy's cast is the SQL one
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     String,
+    Table,
     and_,
     any_,
     case,
@@ -26,8 +31,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import bindparam
+from sqlalchemy.sql import ClauseElement, Subquery, bindparam
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import (
@@ -45,7 +52,7 @@ STALE_AFTER = timedelta(days=30)
 SEP = "\x1f"  # the unit separator: validation.py keeps control characters out of names
 
 
-def id_in(dialect: str, column) -> ColumnElement[bool]:
+def id_in(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
     """``column IN :ids``, the ids bound as one parameter (see :func:`ids_text`), however many."""
     if dialect == "postgresql":
         return column == any_(cast(bindparam("ids", type_=String()), ARRAY(BigInteger)))
@@ -53,14 +60,14 @@ def id_in(dialect: str, column) -> ColumnElement[bool]:
     return column.in_(select(values.c.value))
 
 
-def ids_text(session: Session, ids) -> str:
+def ids_text(session: Session, ids: Iterable[int]) -> str:
     """Ids as one text parameter: ``{1,2}`` for PostgreSQL (an array literal parses faster than
     ARRAY[...]) or ``[1,2]`` (JSON, for SQLite's json_each)."""
     joined = ",".join(str(int(i)) for i in ids)
     return "{" + joined + "}" if dialect_of(session) == "postgresql" else "[" + joined + "]"
 
 
-def plain_rows(session: Session, statement, params: dict) -> list[tuple]:
+def plain_rows(session: Session, statement: ClauseElement, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of ``statement`` as the driver returns them -- plain tuples, fetched at once -- for the big
     answers (a 10,000-run trace): SQLAlchemy's per-row fetch and result processing cost more than the
     query. Timestamps come back raw: convert them with :func:`utc`."""
@@ -71,17 +78,17 @@ def plain_rows(session: Session, statement, params: dict) -> list[tuple]:
     cursor = conn.connection.cursor()
     try:
         cursor.execute(compiled.string, values if order is None else tuple(values[n] for n in order))
-        return cursor.fetchall()
+        return typing_cast("list[tuple[Any, ...]]", cursor.fetchall())  # a list, by both drivers
     finally:
         cursor.close()
 
 
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect):
-    return statement.compile(dialect=dialect)
+def _compiled(statement: ClauseElement, dialect: Dialect) -> SQLCompiler:
+    return typing_cast(SQLCompiler, statement.compile(dialect=dialect))  # a statement, so SQLCompiler
 
 
-def utc(value) -> datetime:
+def utc(value: str | datetime) -> datetime:
     """A timestamp as a driver returns it (SQLite: naive UTC text; PostgreSQL: aware) as aware UTC."""
     if isinstance(value, str):
         return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
@@ -90,7 +97,7 @@ def utc(value) -> datetime:
     return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
 
 
-def _bind_ids(session: Session, ids) -> dict[str, str]:
+def _bind_ids(session: Session, ids: Iterable[int]) -> dict[str, str]:
     return {"ids": ids_text(session, ids)}
 
 
@@ -121,7 +128,9 @@ _RUN_COLUMNS = (
 _THRESHOLD = len(_RUN_COLUMNS) - 1  # a run's staleness_threshold in the rows of load_runs
 
 
-def load_runs(session: Session, ids, edges=None) -> dict[int, Run]:
+def load_runs(
+    session: Session, ids: Iterable[int], edges: Sequence[tuple[int, int, str]] | None = None
+) -> dict[int, Run]:
     """Runs by id, with inputs, outputs, dependencies and staleness warnings.
 
     ``edges``: every (consumer, producer, pointer) edge of these runs, all producers among ``ids``, when
@@ -199,7 +208,7 @@ def _statements(dialect: str) -> SimpleNamespace:
 
     joined = func.string_agg if dialect == "postgresql" else func.group_concat
 
-    def names(table, with_pinned: bool):
+    def names(table: Table, with_pinned: bool) -> Subquery:
         columns = [table.c.run_id, joined(pointers.c.name, literal(SEP)).label("names")]
         if with_pinned:
             pinned = case((table.c.version.is_not(None), pointers.c.name))  # NULLs are left out
@@ -223,7 +232,7 @@ def _statements(dialect: str) -> SimpleNamespace:
     )
 
 
-def _dependencies_query(dialect: str):
+def _dependencies_query(dialect: str) -> Select[Any]:
     """Each run's lineage edges, with what staleness needs: when it started, when the producer ended,
     and -- only for inputs read at a pinned version -- a newer writer that existed when it started
     (an unpinned read always links to the latest writer, so it cannot have a newer one)."""
@@ -267,7 +276,12 @@ def _age_warning(name: str, age: timedelta, producer: int) -> str | None:
     return f"{name} was produced {age.days} days before this run started (by run {producer})"
 
 
-def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tuple[int, str]]):
+def _staleness_from_edges(
+    session: Session,
+    edges: Sequence[tuple[int, int, str]],
+    rows: dict[int, tuple[Any, ...]],
+    versioned: set[tuple[int, str]],
+) -> tuple[dict[int, set[int]], dict[int, list[str]]]:
     """Dependencies and staleness from known edges. Only a run that read a pinned version of an input
     can have read an older version than the latest, so only those runs are checked in the database."""
     deps: dict[int, set[int]] = defaultdict(set)
@@ -288,7 +302,9 @@ def _staleness_from_edges(session: Session, edges, rows: dict, versioned: set[tu
     return deps, stale
 
 
-def _dependencies_and_staleness(session: Session, ids):
+def _dependencies_and_staleness(
+    session: Session, ids: Iterable[int]
+) -> tuple[dict[int, set[int]], dict[int, list[str]]]:
     """Upstream run ids per run, and the staleness warnings of its inputs (as in mltrace: an input
     produced more than 30 days before the run, or a newer version existing when the run started)."""
     query = _statements(dialect_of(session)).dependencies
@@ -311,7 +327,7 @@ def _dependencies_and_staleness(session: Session, ids):
     return deps, stale
 
 
-def ordered(loaded: dict[int, Run], ids) -> list[Run]:
+def ordered(loaded: dict[int, Run], ids: Iterable[int]) -> list[Run]:
     return [loaded[i] for i in ids if i in loaded]
 
 
@@ -335,10 +351,16 @@ def component_row_id(session: Session, name: str) -> int:
     cid = session.execute(select(components.c.id).where(components.c.name == name)).scalar()
     if cid is None:
         raise NotFoundError(f"no component named {name!r}")
-    return cid
+    return typing_cast(int, cid)
 
 
-def history(session: Session, component: str, limit: int, lower=None, upper=None) -> list[Run]:
+def history(
+    session: Session,
+    component: str,
+    limit: int,
+    lower: datetime | None = None,
+    upper: datetime | None = None,
+) -> list[Run]:
     """The component's runs, newest first; ``lower``/``upper``: only those that started in that range."""
     cid = component_row_id(session, component)
     query = (

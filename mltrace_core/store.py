@@ -7,8 +7,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -35,6 +35,7 @@ from mltrace_core.entities.component import Component
 from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.errors import InvalidInputError, InvalidTypeError, MltraceError, StoreUnavailableError
 from mltrace_core.openlineage import ingest as ol_ingest
+from mltrace_core.openlineage.events import Event
 from mltrace_core.openlineage.ingest import IngestResult
 from mltrace_core.records import (
     Address,
@@ -49,6 +50,7 @@ from mltrace_core.records import (
     TraceDiff,
 )
 from mltrace_core.runs import RunRecord
+from mltrace_core.versions import VersionMap
 from mltrace_core.write import write_run
 
 T = TypeVar("T")
@@ -110,22 +112,22 @@ class Store:
                     db.ensure_schema(self.engine)
                     self._ready = True
 
-    def _read(self, fn, *args) -> T:
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a read transaction, within the time bound."""
         return self._bounded(lambda deadline: self._retrying(lambda: self._run_read(fn, args), deadline))
 
-    def _write(self, fn, *args) -> T:
+    def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a write transaction, retrying transient conflicts, within the bound."""
         return self._bounded(lambda deadline: self._run_write(fn, args, deadline))
 
-    def _run_read(self, fn, args):
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.session() as s:
             return fn(s, *args)
 
-    def _run_write(self, fn, args, deadline: float):
+    def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...], deadline: float) -> T:
         return self._retrying(lambda: self._write_once(fn, args), deadline)
 
-    def _write_once(self, fn, args):
+    def _write_once(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self.session(write=True) as s:
             return fn(s, *args)
 
@@ -237,13 +239,15 @@ class Store:
             ids += self._write(write_runs, records[at : at + size])
         return ids
 
-    def ingest(self, events) -> IngestResult:
+    def ingest(self, events: Iterable[Event]) -> IngestResult:
         """Store OpenLineage events (parsed by :func:`mltrace_core.openlineage.parse`) in one transaction:
         ended runs are written, runs in progress kept pending, redeliveries change nothing (see
         :mod:`mltrace_core.openlineage.ingest`)."""
         return self._write(ol_ingest.ingest, list(events))
 
-    def create_component(self, name: str, description: str = "", owner: str = "", tags=()) -> None:
+    def create_component(
+        self, name: str, description: str = "", owner: str = "", tags: str | Iterable[str] = ()
+    ) -> None:
         args = (
             valid.name(name, "component name"),
             valid.text(description, "description"),
@@ -252,7 +256,7 @@ class Store:
         )
         self._write(catalog.create_component, *args)
 
-    def tag_component(self, name: str, tags) -> None:
+    def tag_component(self, name: str, tags: str | Iterable[str]) -> None:
         self._write(catalog.tag_component, valid.name(name, "component name"), _tags(tags))
 
     # -- flags (mltrace_core.flags) --------------------------------------------------------------
@@ -271,7 +275,7 @@ class Store:
         name = None if pointer is None else valid.name(pointer, "pointer name")
         return self._read(flags.history, name, active_only)
 
-    def flags_on(self, inputs) -> list[FlagRecord]:
+    def flags_on(self, inputs: Iterable[tuple[str, str | None]]) -> list[FlagRecord]:
         """The active flags reaching ``inputs``: (pointer name, version or None) pairs (one indexed query)."""
         pairs = [(valid.name(n, "pointer name"), valid.version(v)) for n, v in inputs]
         return self._read(flags.flags_on, pairs)
@@ -308,7 +312,7 @@ class Store:
             return self._write(catalog.pointer, name, True, ptype)
         return self._read(catalog.pointer, name, False, ptype)
 
-    def get_pointer_types(self, names) -> dict[str, str | None]:
+    def get_pointer_types(self, names: Iterable[str]) -> dict[str, str | None]:
         return self._read(catalog.pointer_types, [valid.name(n, "pointer name") for n in names])
 
     def writer_of_version(self, version: str) -> str | None:
@@ -329,7 +333,11 @@ class Store:
         return self._read(queries.recent_run_ids, valid.limit(limit), after)
 
     def get_history(
-        self, component_name: str, limit: int = 10, date_lower=None, date_upper=None
+        self,
+        component_name: str,
+        limit: int = 10,
+        date_lower: datetime | str | None = None,
+        date_upper: datetime | str | None = None,
     ) -> list[Run]:
         """The component's runs, newest first; ``date_lower``/``date_upper`` (datetimes or ISO-8601
         text, naive meaning UTC; ``None``, ``datetime.min``/``max``: no bound) keep those that started in
@@ -350,7 +358,7 @@ class Store:
         """``loaded`` with git hash, git tags, code snapshot and upstream component names filled in."""
         return self._read(details.with_code_details, loaded) if loaded else []
 
-    def get_runs(self, run_ids) -> list[Run]:
+    def get_runs(self, run_ids: Iterable[object]) -> list[Run]:
         """Runs by id, in the order given; unknown ids are left out."""
         ids = [valid.run_id(i) for i in run_ids]
         return queries.ordered(self._read(queries.load_runs, ids), ids)
@@ -394,8 +402,8 @@ class Store:
         address: str | Address,
         *,
         as_of: datetime | str | None = None,
-        max_input_age=None,
-        require_components=(),
+        max_input_age: timedelta | float | str | None = None,
+        require_components: str | Iterable[str] = (),
         now: datetime | None = None,
     ) -> checks.CheckResult:
         """Whether the whole trace of ``address`` (any address, see :meth:`resolve`) is fit to promote:
@@ -406,7 +414,7 @@ class Store:
         required = checks.required_components(require_components)
         when = None if now is None else valid.utc(now, "now")
 
-        def run(session):
+        def run(session: Session) -> checks.CheckResult:
             where = (
                 address
                 if isinstance(address, Address)
@@ -416,7 +424,7 @@ class Store:
 
         return self._read(run)
 
-    def lineage_marks(self, run_ids) -> checks.LineageMarks:
+    def lineage_marks(self, run_ids: Iterable[object]) -> checks.LineageMarks:
         """For the views: the flagged pointers the runs read or wrote, and the latest decision of each
         lineage gate that checked what they wrote (see :func:`mltrace_core.checks.marks`)."""
         ids = [valid.run_id(i) for i in run_ids]
@@ -429,7 +437,7 @@ class Store:
         since: datetime | str | None = None,
         component: str | None = None,
         limit: int | None = None,
-    ):
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """OpenLineage events of the next runs with ids above ``after``, and the last id read (``None``:
         none left); see :mod:`mltrace_core.olexport`. One bounded call: an export calls it page by page."""
         from mltrace_core import olexport
@@ -464,7 +472,7 @@ class Store:
         """The run of the same component that started just before ``run_id``; ``None`` for its first."""
         return self._read(versions.previous_run, valid.run_id(run_id))
 
-    def get_pointer_versions(self, run_ids) -> dict[int, tuple[dict, dict]]:
+    def get_pointer_versions(self, run_ids: Iterable[object]) -> dict[int, tuple[VersionMap, VersionMap]]:
         """For each run, ``({input: version or None}, {output: version or None})``."""
         ids = [valid.run_id(i) for i in run_ids]
         return self._read(versions.pointer_versions, ids)
@@ -503,7 +511,7 @@ def _as_of(value: datetime | str | None) -> datetime | None:
     return None if value is None else valid.point_in_time(value)
 
 
-def _tags(tags) -> tuple[str, ...]:
+def _tags(tags: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(tags, str):
         tags = [tags]
     return tuple(valid.name(t, "tag") for t in tags)

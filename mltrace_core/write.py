@@ -24,12 +24,13 @@ of P and a writer of P never both miss each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, bindparam, delete, select, text, update
+from sqlalchemy import Column, Select, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.formats import ABORTED, FAILED, RUNNING
@@ -48,10 +49,17 @@ from mltrace_core.models import (
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+PointerRow = tuple[str, str | None, str | None]  # (name, version, type), as a RunRecord holds them
+
 
 @cache
 def _statements(dialect: str) -> SimpleNamespace:
     """The write statements, built once per backend so SQLAlchemy compiles each only once."""
+    insert: Callable[[Table], PgInsert | SqliteInsert]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -90,7 +98,7 @@ def component_id(
         cid = conn.execute(_COMPONENT_ID, {"name": name}).scalar_one()
     if tags:
         add_tags(session, cid, tags)
-    return cid
+    return cast(int, cid)
 
 
 def add_tags(session: Session, cid: int, tags: tuple[str, ...]) -> None:
@@ -99,7 +107,7 @@ def add_tags(session: Session, cid: int, tags: tuple[str, ...]) -> None:
     )
 
 
-def pointer_ids(session: Session, rows, lock: bool = False) -> dict[str, int]:
+def pointer_ids(session: Session, rows: Iterable[PointerRow], lock: bool = False) -> dict[str, int]:
     """Ids for (name, version, type) rows, creating missing pointers; ``lock`` takes their row locks
     (PostgreSQL; SQLite already holds the database write lock). Locks are taken in name order by every
     writer, so writers touching the same pointers queue up and never deadlock."""
@@ -170,7 +178,7 @@ def write_run(session: Session, rec: RunRecord) -> int:
             ],
         )
         _relink_consumers(session, run_id, rec.start, rec.end)
-    return run_id
+    return cast(int, run_id)
 
 
 # W (alias o) may be upstream of R (:rid, started :start) -- the eligibility rule in the docstring.
@@ -194,7 +202,7 @@ _LINK_PRODUCERS = text(
 ).bindparams(bindparam("start", type_=UTCDateTime()))
 
 
-def _late_candidates():
+def _late_candidates() -> Select[Any]:
     """Consumers that started at or after the new run (``:rid``) ended and read one of its outputs,
     with the producer they are linked to now."""
     o, i = run_outputs.alias("o"), run_inputs.alias("i")
@@ -236,11 +244,15 @@ def _relink_consumers(session: Session, run_id: int, start: datetime, end: datet
         conn.execute(_sql(session).edge, updates)
 
 
-def _eligible(start: datetime, end: datetime, run_id: int, consumer_start, consumer_id: int) -> bool:
+def _eligible(
+    start: datetime, end: datetime, run_id: int, consumer_start: datetime, consumer_id: int
+) -> bool:
     return end <= consumer_start and (end < consumer_start or start < consumer_start or run_id < consumer_id)
 
 
-def _rank(read_version, written_version, end, run_id):
+def _rank(
+    read_version: str | None, written_version: str | None, end: datetime, run_id: int
+) -> tuple[bool, datetime, int]:
     """Order of preference among producers: the exact version read, then the latest end, then log order."""
     return (read_version is not None and written_version == read_version, end, run_id)
 
@@ -347,14 +359,23 @@ def merge_run(session: Session, rec: RunRecord, ids: dict[str, int] | None = Non
     if ids is None:
         ids = pointer_ids(session, rec.inputs + outputs, lock=True)
     _merge_pointers(session, run_id, new_start, new_end, (start, end), rec.inputs, outputs, ids)
-    return run_id
+    return cast(int, run_id)
 
 
-def _extra_cols():
+def _extra_cols() -> list[Column[Any]]:
     return [runs.c[name] for name in _EXTRA_COLUMNS]
 
 
-def _merge_pointers(session, run_id, start, end, before, inputs, outputs, ids) -> None:
+def _merge_pointers(
+    session: Session,
+    run_id: int,
+    start: datetime,
+    end: datetime,
+    before: tuple[datetime, datetime],
+    inputs: tuple[PointerRow, ...],
+    outputs: tuple[PointerRow, ...],
+    ids: dict[str, int],
+) -> None:
     """Add ``inputs``/``outputs`` the run lacks (or the version it lacked) and bring its lineage up to
     date: its own input edges are recomputed when its inputs or start changed; consumers of its outputs
     are relinked as for a late-logged run, or recomputed for a pointer whose written version changed or
