@@ -113,11 +113,11 @@ async def rerun_tasks(request: Request, store: StoreDep, user: GetUserDep):
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     auth.check_form_write(request, fields.get(auth.CSRF_FIELD))
+    if not may_rerun(user):  # before the form is judged: a user who may not re-run learns nothing more
+        raise HTTPException(status.HTTP_403_FORBIDDEN, RERUN_DENIED)
     address, step = fields.get("address") or "", fields.get("step")
     if step not in ("preview", "confirm") or not address:
         raise InvalidInputError("send address=<flagged output> and step=preview or confirm")
-    if not may_rerun(user):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, RERUN_DENIED)
     if step == "preview":
         plan = await run_in_threadpool(_impact_plan, store, address)
     else:
