@@ -47,6 +47,10 @@ def configure() -> Path:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__API__BASE_URL": "http://127.0.0.1:8080/",
             "MLTRACE_EXAMPLE_DATA": str(home / "example_data"),
+            # The OpenLineage provider emits from a thread, not a forked copy of this test process: a
+            # fork of a process whose other threads hold locks can hang until [openlineage]
+            # execution_timeout at every task event (the provider's own docs warn of it).
+            "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
         }
     )
     for name in list(os.environ):  # a developer's own Airflow settings must not leak in
