@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from mltrace_core import rule
 from mltrace_core.models import components, run_inputs, run_outputs, run_tests, runs, utcnow
 from mltrace_core.queries import dialect_of, ids_text
 from mltrace_core.runs import RunRecord
@@ -44,10 +45,6 @@ _BATCH = {
     "postgresql": "SELECT unnest(CAST(:ids AS BIGINT[])) AS run_id",
     "sqlite": "SELECT value AS run_id FROM json_each(:ids)",
 }
-_ELIGIBLE = (
-    "o.end_ts <= c.start_ts AND o.run_id <> c.run_id "
-    "AND (o.end_ts < c.start_ts OR o.start_ts < c.start_ts OR o.run_id < c.run_id)"
-)
 
 
 @cache
@@ -57,15 +54,7 @@ def _link_sql(dialect: str) -> TextClause:
         f"""
         INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
         SELECT consumer, pointer_id, producer FROM (
-            SELECT c.run_id AS consumer, c.pointer_id AS pointer_id, COALESCE(
-                (SELECT o.run_id FROM run_outputs o
-                  WHERE o.pointer_id = c.pointer_id AND o.version = c.version AND {_ELIGIBLE}
-                  ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
-                (SELECT o.run_id FROM run_outputs o
-                  WHERE o.pointer_id = c.pointer_id AND (c.version IS NULL OR o.version IS NULL)
-                    AND {_ELIGIBLE}
-                  ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
-            ) AS producer
+            SELECT c.run_id AS consumer, c.pointer_id AS pointer_id, {rule.producer("c", "c.start_ts", "c.run_id")} AS producer
             FROM (
                 SELECT i.run_id, i.pointer_id, i.version, i.start_ts FROM run_inputs i
                  WHERE i.run_id IN (SELECT run_id FROM batch)

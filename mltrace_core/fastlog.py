@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
+from mltrace_core import rule
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
@@ -130,18 +131,10 @@ def _json_list(values: tuple[str, ...] | None) -> str:
 
 
 # -- SQLite: prepared statements in one BEGIN IMMEDIATE ---------------------------------------------------
-_SQLITE_ELIGIBLE = "o.end_ts <= ?1 AND o.run_id <> ?2 AND (o.end_ts < ?1 OR o.start_ts < ?1 OR o.run_id < ?2)"
 _SQLITE_LINK = f"""
 INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
 SELECT consumer, pointer_id, producer FROM (
-    SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
-        (SELECT o.run_id FROM run_outputs o
-          WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_SQLITE_ELIGIBLE}
-          ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
-        (SELECT o.run_id FROM run_outputs o
-          WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL) AND {_SQLITE_ELIGIBLE}
-          ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
-    ) AS producer
+    SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, {rule.producer("i", "?1", "?2")} AS producer
     FROM run_inputs i WHERE i.run_id = ?2
 ) AS linked
 WHERE producer IS NOT NULL

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Column, Select, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from mltrace_core import rule
 from mltrace_core.formats import ABORTED, FAILED, RUNNING
 from mltrace_core.models import (
     UTCDateTime,
@@ -181,20 +182,11 @@ def write_run(session: Session, rec: RunRecord) -> int:
     return cast(int, run_id)
 
 
-# W (alias o) may be upstream of R (:rid, started :start) -- the eligibility rule in the docstring.
-_ELIGIBLE = "o.end_ts <= :start AND o.run_id <> :rid AND (o.end_ts < :start OR o.start_ts < :start OR o.run_id < :rid)"
 _LINK_PRODUCERS = text(
     f"""
     INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
     SELECT consumer, pointer_id, producer FROM (
-        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
-            (SELECT o.run_id FROM run_outputs o
-              WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_ELIGIBLE}
-              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
-            (SELECT o.run_id FROM run_outputs o
-              WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL) AND {_ELIGIBLE}
-              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
-        ) AS producer
+        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, {rule.producer("i", ":start", ":rid")} AS producer
         FROM run_inputs i WHERE i.run_id = :rid
     ) AS linked
     WHERE producer IS NOT NULL
@@ -443,23 +435,11 @@ _POINTERS_OF_RUN = text(
 
 # Every reader of :pid linked from scratch by the lineage rule (the same rule as _LINK_PRODUCERS, with the
 # reader's own start and id in place of the new run's).
-_ELIGIBLE_FOR_READER = (
-    "o.end_ts <= i.start_ts AND o.run_id <> i.run_id "
-    "AND (o.end_ts < i.start_ts OR o.start_ts < i.start_ts OR o.run_id < i.run_id)"
-)
 _LINK_READERS = text(
     f"""
     INSERT INTO run_dependencies (consumer_run_id, pointer_id, producer_run_id)
     SELECT consumer, pointer_id, producer FROM (
-        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, COALESCE(
-            (SELECT o.run_id FROM run_outputs o
-              WHERE o.pointer_id = i.pointer_id AND o.version = i.version AND {_ELIGIBLE_FOR_READER}
-              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1),
-            (SELECT o.run_id FROM run_outputs o
-              WHERE o.pointer_id = i.pointer_id AND (i.version IS NULL OR o.version IS NULL)
-                AND {_ELIGIBLE_FOR_READER}
-              ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1)
-        ) AS producer
+        SELECT i.run_id AS consumer, i.pointer_id AS pointer_id, {rule.producer("i", "i.start_ts", "i.run_id")} AS producer
         FROM run_inputs i WHERE i.pointer_id = :pid
     ) AS linked
     WHERE producer IS NOT NULL
