@@ -77,12 +77,35 @@ def _pointer_args(rec: RunRecord) -> tuple[list[str], list[str | None]]:
     return names, [types[n] for n in names]
 
 
+def _details(rec: RunRecord) -> tuple[Any, ...]:
+    """The run row's columns from ``notes`` to ``staleness_threshold``, in table order (both backends'
+    statements take them in this order)."""
+    ext = rec.external or ExternalIdentity()
+    return (
+        rec.notes,
+        rec.code_version,
+        rec.error,
+        ext.dag_id,
+        ext.run_id,
+        ext.task_id,
+        ext.try_number,
+        ext.map_index,
+        ext.url,
+        ext.openlineage_run_id,
+        ext.openlineage_namespace,
+        ext.openlineage_parent_run_id,
+        rec.git_hash,
+        _json_list(rec.git_tags),
+        rec.code_snapshot,
+        rec.staleness_threshold,
+    )
+
+
 # -- PostgreSQL: one round trip -------------------------------------------------------------------------
 def _log_pg(fairy: Any, rec: RunRecord) -> int | None:
     conn = fairy.driver_connection
     conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
     try:
-        ext = rec.external or ExternalIdentity()
         names, types = _pointer_args(rec)
         cur = conn.cursor()
         cur.execute(
@@ -94,22 +117,7 @@ def _log_pg(fairy: Any, rec: RunRecord) -> int | None:
                 rec.start,
                 rec.end,
                 rec.status,
-                rec.notes,
-                rec.code_version,
-                rec.error,
-                ext.dag_id,
-                ext.run_id,
-                ext.task_id,
-                ext.try_number,
-                ext.map_index,
-                ext.url,
-                ext.openlineage_run_id,
-                ext.openlineage_namespace,
-                ext.openlineage_parent_run_id,
-                rec.git_hash,
-                _json_list(rec.git_tags),
-                rec.code_snapshot,
-                rec.staleness_threshold,
+                *_details(rec),
                 names,
                 types,
                 [n for n, _, _ in rec.inputs],
@@ -194,7 +202,6 @@ def _log_sqlite(fairy: Any, rec: RunRecord) -> int | None:
                     "INSERT INTO pointers (name, type, flagged, created_at) VALUES (?, ?, 0, ?) RETURNING id",
                     (name, ptype, now),
                 ).fetchone()[0]
-    ext = rec.external or ExternalIdentity()
     row = c(
         _SQLITE_RUN,
         (
@@ -203,22 +210,7 @@ def _log_sqlite(fairy: Any, rec: RunRecord) -> int | None:
             start,
             end,
             rec.status,
-            rec.notes,
-            rec.code_version,
-            rec.error,
-            ext.dag_id,
-            ext.run_id,
-            ext.task_id,
-            ext.try_number,
-            ext.map_index,
-            ext.url,
-            ext.openlineage_run_id,
-            ext.openlineage_namespace,
-            ext.openlineage_parent_run_id,
-            rec.git_hash,
-            _json_list(rec.git_tags),
-            rec.code_snapshot,
-            rec.staleness_threshold,
+            *_details(rec),
             now,
         ),
     ).fetchone()
