@@ -2,6 +2,8 @@
 
     python bench/versions_bench.py                         (both backends, 1,000,000 runs: ~15 min)
     python bench/versions_bench.py --backends sqlite --runs 100000      (quicker)
+    python bench/versions_bench.py --backends postgres --parts versions --keep mltrace_bench_ver
+                                      (loads once, keeps the database; run again: reuses it, ~1 min)
 
 1. Two 10,000-run lineages of one output: a layered DAG (100 layers of 100 runs, each reading 3 versioned
    outputs of the layer below; 10 components) run twice, the second run writing new versions from layer
@@ -19,12 +21,14 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bulk  # noqa: E402
-from core_bench import fresh, timed  # noqa: E402
+from core_bench import PG_ADMIN, fresh, timed  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 import mltrace_core  # noqa: E402
 
@@ -129,15 +133,27 @@ def bench_lineages(store) -> dict[str, str]:
 
 def bench_versions(store, runs: int) -> dict[str, str]:
     n = 10_000
-    info = bulk.load(store, runs - 2 * n)
-    rows = many_versions(runs - 2 * n + 1, info["pointers"] + 1, info["components"] + 1, n)
-    bulk.insert(store, rows, COLUMNS)
-    assert len(store.versions("models/prod.json")) == n
-    assert store.get_recent_run_ids(1) and store.versions("models/prod.json")[0].readers == 1
+    store.upgrade()  # a kept store (--keep) loaded before a migration gets it here
+    if not store.get_recent_run_ids(1):  # a kept store is loaded already
+        info = bulk.load(store, runs - 2 * n)
+        rows = many_versions(runs - 2 * n + 1, info["pointers"] + 1, info["components"] + 1, n)
+        bulk.insert(store, rows, COLUMNS)
+        vacuum(store)
+    with store.engine.connect() as conn:
+        runs = conn.execute(text("SELECT count(*) FROM component_runs")).scalar()
+    every = store.versions("models/prod.json")
+    assert len(every) == n and all(v.readers == 1 for v in every)
+    deep = every[n // 2].run
     total = f"{runs:,}"
     return {
         f"versions of a pointer with 10,000 versions, at {total} runs": (
             f"{timed(lambda: store.versions('models/prod.json'), 20):.1f} ms"
+        ),
+        f"its newest 100 versions (one page), at {total} runs": (
+            f"{timed(lambda: store.versions('models/prod.json', 100), 20):.1f} ms"
+        ),
+        f"100 versions from the 5,000th on (a page further down), at {total} runs": (
+            f"{timed(lambda: store.versions('models/prod.json', 100, start=deep), 20):.1f} ms"
         ),
         f"trace NAME@VERSION of one of them, at {total} runs": (
             f"{timed(lambda: store.trace('models/prod.json@sha:00000abc'), 20):.1f} ms"
@@ -148,22 +164,56 @@ def bench_versions(store, runs: int) -> dict[str, str]:
     }
 
 
+def vacuum(store) -> None:
+    """What autovacuum keeps true of a live store (PostgreSQL 13+ vacuums insert-only tables too): the
+    visibility map set, so index-only scans skip the tables. A bulk load leaves it unset."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
+
+@contextmanager
+def kept(backend: str, name: str):
+    """A store that outlives the bench: a PostgreSQL database or a SQLite file named ``name``, created if
+    missing, never dropped (drop it by hand). Loading 1,000,000 runs takes minutes; measuring, seconds."""
+    if backend == "sqlite":
+        yield f"sqlite:///{Path(name).resolve()}.db"
+        return
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="versions, as-of and diff benchmark")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the store for `versions`")
+    parser.add_argument("--parts", default="lineages,versions", help="lineages (1.), versions (2.) or both")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="the versions store in a database (SQLite: file) of this name, kept for the next run, which "
+        "reuses it instead of loading --runs again",
+    )
     args = parser.parse_args()
+    parts = args.parts.split(",")
     results: dict[str, dict[str, str]] = {}
     for backend in args.backends.split(","):
         print(f"[{backend}] ...", file=sys.stderr, flush=True)
-        with fresh(backend) as uri:
-            store = mltrace_core.Store(uri, timeout=600)
-            results[backend] = bench_lineages(store)
-            store.dispose()
-        with fresh(backend) as uri:
-            store = mltrace_core.Store(uri, timeout=600)
-            results[backend].update(bench_versions(store, args.runs))
-            store.dispose()
+        results[backend] = {}
+        if "lineages" in parts:
+            with fresh(backend) as uri:
+                store = mltrace_core.Store(uri, timeout=600)
+                results[backend].update(bench_lineages(store))
+                store.dispose()
+        if "versions" in parts:
+            with kept(backend, args.keep) if args.keep else fresh(backend) as uri:
+                store = mltrace_core.Store(uri, timeout=600)
+                results[backend].update(bench_versions(store, args.runs))
+                store.dispose()
     backends = list(results)
     print("| measurement | " + " | ".join(backends) + " |")
     print("|---|" + "---|" * len(backends))

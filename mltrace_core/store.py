@@ -451,10 +451,14 @@ class Store:
 
         return self._read(olexport.count, _as_of(since), component)
 
-    def versions(self, name: str, limit: int | None = None) -> list[PointerVersion]:
-        """Every write of pointer ``name``, newest first (end time, then run id), with its readers."""
+    def versions(
+        self, name: str, limit: int | None = None, start: int | str | None = None
+    ) -> list[PointerVersion]:
+        """Every write of pointer ``name``, newest first (end time, then run id), with its readers; the
+        newest ``limit``; from run ``start``'s write of it on (older ones: the next page)."""
         count = None if limit is None else valid.limit(limit)
-        return self._read(versions.versions, valid.name(name, "pointer name"), count)
+        first = None if start is None else valid.run_id(start)
+        return self._read(versions.versions, valid.name(name, "pointer name"), count, first)
 
     def diff(
         self,

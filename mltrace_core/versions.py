@@ -1,9 +1,9 @@
 """The versions of a pointer, the versions runs read and wrote, and a component's run before another.
 
 Every write of a pointer is a row of ``run_outputs``: listing them newest first is a backward range scan
-of the (pointer, end time, run) index, and counting each write's readers is one probe per row of the
-(producer, pointer) index of the lineage edges. So ``versions`` costs what its answer holds, whatever
-the store's size.
+of the (pointer, end time, run) index, and each row's status and readers are one probe each (the runs'
+primary key; the (producer, pointer) index of the lineage edges), in the same statement, for the rows of
+the page asked for only. So ``versions`` costs what its answer holds, whatever the store's size.
 """
 
 from __future__ import annotations
@@ -11,43 +11,69 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from functools import cache
+from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
 from mltrace_core.lineage import pointer_id
 from mltrace_core.models import pointers, run_dependencies, run_inputs, run_outputs, runs
-from mltrace_core.queries import dialect_of, id_in, ids_text, load_runs
+from mltrace_core.queries import dialect_of, id_in, ids_text, load_runs, plain_rows, utc
 from mltrace_core.records import PointerVersion, Run
 
 VersionMap = dict[str, "str | None"]
 
 
-def versions(session: Session, name: str, limit: int | None = None) -> list[PointerVersion]:
+def versions(
+    session: Session, name: str, limit: int | None = None, start: int | None = None
+) -> list[PointerVersion]:
     """Every write of pointer ``name``, newest first (end time, then run id): one row per write, so a
     version written twice is two rows. ``readers``: the runs whose lineage edge for ``name`` leads to
-    that row's run."""
+    that row's run. ``limit``: the newest that many; ``start``: from run ``start``'s write of ``name`` on
+    (older writes only, it included), for a page further down (keyset paging: as cheap as the first)."""
     pid = pointer_id(session, name)
-    d, o = run_dependencies, run_outputs
+    params: dict[str, object] = {"pid": pid, "n": limit, "start": start}
+    rows = plain_rows(session, _statement(limit is not None, start is not None), params)
+    if start is not None and not rows:
+        raise NotFoundError(f"run {start} did not write {name!r}")
+    if dialect_of(session) == "sqlite":
+        return [PointerVersion(v, r, _utc(e), s, n) for v, r, e, s, n in rows]
+    return [PointerVersion(v, r, utc(e), s, n) for v, r, e, s, n in rows]
+
+
+@cache
+def _statement(limited: bool, paged: bool) -> Select[Any]:
+    """One statement, paged in SQL: a backward range scan of the (pointer, end time, run) index, and for
+    each row it keeps, two index probes: its run's status (a scalar subquery, so no planner may prefer
+    a scan of every run to 10,000 probes) and its readers (the (producer, pointer) index of the edges).
+    A page costs what it holds, whatever the store's size or the pointer's number of versions."""
+    o, d = run_outputs, run_dependencies
+    status = select(runs.c.status).where(runs.c.id == o.c.run_id).scalar_subquery()
     readers = (
-        select(func.count()).where(d.c.producer_run_id == o.c.run_id, d.c.pointer_id == pid).scalar_subquery()
+        select(func.count())
+        .select_from(d)
+        .where(d.c.producer_run_id == o.c.run_id, d.c.pointer_id == o.c.pointer_id)
+        .scalar_subquery()
     )
-    sqlite = dialect_of(session) == "sqlite"
-    # SQLite keeps times as ISO text: parsed here by fromisoformat, 10x faster than the generic processor.
-    end = type_coerce(o.c.end_ts, String) if sqlite else o.c.end_ts
     query = (
-        select(o.c.version, o.c.run_id, end, runs.c.status, readers)
-        .join(runs, runs.c.id == o.c.run_id)
-        .where(o.c.pointer_id == pid)
+        select(o.c.version, o.c.run_id, o.c.end_ts, status, readers)
+        .where(o.c.pointer_id == bindparam("pid"))
         .order_by(o.c.end_ts.desc(), o.c.run_id.desc())
     )
-    if limit is not None:
-        query = query.limit(limit)
-    rows = session.execute(query).all()  # fetched at once: row by row costs more than the query
-    if sqlite:
-        return [PointerVersion(v, r, _utc(e), s, n) for v, r, e, s, n in rows]
-    return [PointerVersion(*row) for row in rows]
+    if paged:
+        here = o.alias("here")
+        end = select(here.c.end_ts).where(
+            here.c.pointer_id == bindparam("pid"), here.c.run_id == bindparam("start")
+        )
+        query = query.where(
+            or_(
+                o.c.end_ts < end.scalar_subquery(),
+                and_(o.c.end_ts == end.scalar_subquery(), o.c.run_id <= bindparam("start")),
+            )
+        )
+    return query.limit(bindparam("n")) if limited else query
 
 
 def _utc(text: str) -> datetime:

@@ -143,6 +143,8 @@ def trace(
     graph = store.trace(where, max_depth)
     about = versioned.pointer_of(where, graph, pointer)
     rows = store.versions(about, versioned.PICKER_ROWS) if about else []
+    if about and where.run is not None and rows and all(r.run != where.run for r in rows):
+        rows += store.versions(about, 2, start=where.run)  # an older version: it and the one before it
     marks = store.lineage_marks(n.run.id for n in graph.nodes)
     return page(
         request,

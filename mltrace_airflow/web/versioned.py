@@ -10,7 +10,7 @@ from typing import Any
 from mltrace_core import Address, PointerVersion, Run, Trace, TraceDiff
 from mltrace_core.diff import changed_pointers, merged
 
-PICKER_ROWS = 50  # versions the trace page's picker lists (the versions page lists them all)
+PICKER_ROWS = 50  # newest versions the trace page's picker lists (+ an older one traced, and its previous)
 PAGE_ROWS = 100  # rows of the versions page before "show more"
 
 

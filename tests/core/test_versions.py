@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
-from mltrace_core import NotFoundError
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mltrace_core import NotFoundError, RunRecord
+from tests.support.timeline import at
 
 
 def rows(store, name, **kw):
@@ -65,3 +70,84 @@ def test_input_and_output_versions_of_runs(store, log):
     found = store.get_pointer_versions([w, r])
     assert found[w] == ({"cfg": None}, {"p": "v1", "q": None})
     assert found[r] == ({"p": "v1", "q": None}, {})
+
+
+def readers_by_trace(store, reader_ids, name) -> dict[int, int]:
+    """Readers counted from the other side: each reader's own trace says which run its edge for ``name``
+    leads to (the lineage rule, not the versions query)."""
+    counts: dict[int, int] = {}
+    for reader in reader_ids:
+        for edge in store.trace(f"run:{reader}", max_depth=1).edges:
+            if edge.consumer == reader and edge.via == name:
+                counts[edge.producer] = counts.get(edge.producer, 0) + 1
+    return counts
+
+
+def test_a_version_written_twice_counts_the_readers_of_each_write(store, log):
+    first = log("train", [], [("model", "same")], 0, 10)
+    readers = [log("score", [("model", "same")], [], 12, 13)]  # only the first had written it then
+    second = log("train", [], [("model", "same")], 20, 30)
+    readers += [log("score", [("model", "same")], [], 32, 33), log("score", ["model"], [], 34, 35)]
+    found = store.versions("model")
+    assert [(v.version, v.run, v.readers) for v in found] == [("same", second, 2), ("same", first, 1)]
+    assert {v.run: v.readers for v in found} == readers_by_trace(store, readers, "model")
+
+
+def test_unversioned_writes_are_rows_with_a_null_version_and_their_own_readers(store, log):
+    w1 = log("etl", [], ["table"], 0, 10)
+    readers = [log("use", ["table"], [], 15, 16)]
+    w2 = log("etl", [], ["table"], 20, 30)
+    readers += [log("use", ["table"], [], 35, 36), log("use", ["table"], [], 37, 38)]
+    assert rows(store, "table") == [
+        {"version": None, "run": w2, "end": "2026-01-01T00:30:00+00:00", "status": "success", "readers": 2},
+        {"version": None, "run": w1, "end": "2026-01-01T00:10:00+00:00", "status": "success", "readers": 1},
+    ]
+    assert {v.run: v.readers for v in store.versions("table")} == readers_by_trace(store, readers, "table")
+
+
+def test_a_write_nobody_read_has_no_readers_and_ties_keep_their_own(store, log):
+    a = log("train", [], [("model", "a")], 0, 10)
+    b = log("train", [], [("model", "b")], 5, 10)  # same end time: b is the later-logged, listed first
+    reader = log("score", [("model", "a")], [], 11, 12)  # pinned to a, though b is as new
+    assert [(v.run, v.readers) for v in store.versions("model")] == [(b, 0), (a, 1)]
+    assert readers_by_trace(store, [reader], "model") == {a: 1}
+
+
+def test_a_page_from_a_run_on_is_the_rest_of_the_list(store, log):
+    ends = [10, 30, 30, 20, 30, 5]  # ties on 30
+    for i, end in enumerate(ends):
+        log("w", [], [("p", f"v{i}" if i % 3 else None)], 0, end)
+    full = store.versions("p")
+    assert [v.end for v in full] == sorted((v.end for v in full), reverse=True)
+    for k, row in enumerate(full):
+        assert store.versions("p", start=row.run) == full[k:]
+        assert store.versions("p", limit=2, start=row.run) == full[k : k + 2]
+    other = log("other", [], ["q"], 0, 1)
+    with pytest.raises(NotFoundError, match=f"run {other} did not write 'p'"):
+        store.versions("p", start=other)
+
+
+WRITES = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([None, "x", "y"])), min_size=1, max_size=8)
+_pointers = itertools.count()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=WRITES)
+def test_one_row_per_write_newest_first_by_end_then_run(store, writes):
+    """Against a model of the contract: every write a row, ordered by end time then run id, newest
+    first, its version as written (``None`` for an unversioned write)."""
+    name = f"versions/{next(_pointers)}"
+    logged = [
+        (
+            end,
+            store.log(
+                RunRecord(
+                    key=f"{name}/{i}", component="w", start=at(-1), end=at(end), outputs=((name, v, None),)
+                )
+            ),
+            v,
+        )
+        for i, (end, v) in enumerate(writes)
+    ]
+    want = [(run, v) for _, run, v in sorted(logged, reverse=True)]
+    assert [(r.run, r.version) for r in store.versions(name)] == want

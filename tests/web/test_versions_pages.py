@@ -169,3 +169,14 @@ def test_command_box_diff_versions_and_any_version(client, trainings, line, targ
 def test_bad_diff_and_versions_commands_say_why(client, trainings, line, message):
     r = run_command(client, line)
     assert r.status_code == 200 and message in Page(r.text).plain
+
+
+def test_an_old_version_traced_still_proposes_the_version_before_it(client, log):
+    from mltrace_airflow.web.versioned import PICKER_ROWS
+
+    ids = [log("train", [], [("model", f"m{i}")], 10 * i) for i in range(PICKER_ROWS + 3)]
+    old = page(client, f"{ROOT}/trace?output=model%40m1")  # older than the newest PICKER_ROWS
+    assert old.trace()["nodes"][0]["id"] == ids[1]
+    assert old.selected("output") == f"run:{ids[1]}"
+    assert old.selected("a") == f"run:{ids[0]}"  # "diff with..." proposes the version before it
+    assert old.options("output")[:2] == [f"run:{ids[-1]}", f"run:{ids[-2]}"]
