@@ -15,11 +15,14 @@ from typing import Any, cast
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
+from mltrace_core import fasttrace
 from mltrace_core.errors import NotFoundError
 from mltrace_core.models import pointers, run_inputs, run_outputs
 from mltrace_core.naming import canonical
+from mltrace_core.queries import INDEX_WALK as INDEX_WALK  # impact.py's walk uses them too
+from mltrace_core.queries import PLANNER_DEFAULTS as PLANNER_DEFAULTS
 from mltrace_core.queries import dialect_of, ids_text, load_runs, plain_rows
-from mltrace_core.records import Trace, TraceEdge, TraceNode
+from mltrace_core.records import Address, Trace, TraceEdge, TraceNode
 
 # The start runs, bound as one parameter whatever their number: (ordinal, run id) rows.
 _STARTS = {
@@ -31,12 +34,6 @@ _DIRECTIONS = {
     "upstream": ("consumer_run_id", "producer_run_id"),
     "downstream": ("producer_run_id", "consumer_run_id"),
 }
-
-
-INDEX_WALK = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
-)
-PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
 
 
 @cache
@@ -95,7 +92,20 @@ def trace_from(session: Session, start: int, output: str, max_depth: int | None 
     """The lineage above run ``start`` (depth 0): transitively, the runs that wrote what it read.
     ``output`` names what the trace is of; which run starts it is the address's business
     (:mod:`mltrace_core.addresses`: the latest version, a given version, a given run, as of a time)."""
+    if max_depth is None:  # the whole trace: one statement (mltrace_core/fasttrace.py)
+        return fasttrace.trace(session, start, output)
     return walk(session, output, [start], "upstream", max_depth)
+
+
+def trace_data_of(session: Session, where: Address, max_depth: int | None = None) -> dict[str, Any]:
+    """``addresses.trace_of(session, where, max_depth).to_dict()``; a whole trace is built from plain rows,
+    without the records (for the web API: a 10,000-run trace)."""
+    output = where.pointer if where.pointer is not None else where.address
+    if where.run is None:
+        return Trace(output=output, nodes=(), edges=()).to_dict()
+    if max_depth is not None:
+        return trace_from(session, where.run, output, max_depth).to_dict()
+    return fasttrace.trace_data(session, where.run, output)
 
 
 def downstream(session: Session, pointer: str, max_depth: int | None = None) -> Trace:

@@ -49,6 +49,12 @@ from mltrace_core.models import (
 from mltrace_core.records import ExternalIdentity, Run, RunDetail
 
 STALE_AFTER = timedelta(days=30)
+# The planner settings of a recursive walk on PostgreSQL, set for the walk and reset after it (why:
+# lineage._recursive).
+INDEX_WALK = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+)
+PLANNER_DEFAULTS = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin"
 SEP = "\x1f"  # the unit separator: validation.py keeps control characters out of names
 
 

@@ -24,6 +24,7 @@ from mltrace_core import (
     fastlog,
     flags,
     impact,
+    lineage,
     queries,
     versions,
 )
@@ -396,6 +397,27 @@ class Store:
         if isinstance(output_name, Address):
             return self._read(addresses.trace_of, output_name, depth)
         return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
+
+    def trace_data(
+        self,
+        output_name: str | Address,
+        max_depth: int | None = None,
+        as_of: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """``trace(...).to_dict()``, the JSON shape the CLI and the web API share; a whole trace is built
+        straight from the database's rows, without a record per run and edge (see
+        :mod:`mltrace_core.fasttrace`)."""
+        depth = None if max_depth is None else valid.depth(max_depth)
+
+        def run(session: Session) -> dict[str, Any]:
+            where = (
+                output_name
+                if isinstance(output_name, Address)
+                else addresses.resolve(session, addresses.checked(output_name), _as_of(as_of))
+            )
+            return lineage.trace_data_of(session, where, depth)
+
+        return self._read(run)
 
     def check(
         self,

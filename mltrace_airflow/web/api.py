@@ -41,8 +41,10 @@ def run(store: StoreDep, run_id: str) -> JSONResponse:
 
 @router.get("/trace")
 def trace(store: StoreDep, output: str, depth: str | None = None, as_of: str | None = None) -> JSONResponse:
-    """``output``: any address (``NAME``, ``NAME@VERSION``, ``run:ID``); ``as_of``: a time (names only)."""
-    return ORJSONResponse(store.trace(output, deps.depth(depth), as_of=deps.time(as_of)).to_dict())
+    """``output``: any address (``NAME``, ``NAME@VERSION``, ``run:ID``); ``as_of``: a time (names only).
+    Built from the database's rows without a record per run (``Store.trace_data``): a trace may hold
+    10,000 runs."""
+    return ORJSONResponse(store.trace_data(output, deps.depth(depth), as_of=deps.time(as_of)))
 
 
 @router.get("/versions")

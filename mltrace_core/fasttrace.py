@@ -1,0 +1,271 @@
+"""The hot path of a whole upstream trace: one statement, plain tuples, records built cheaply.
+
+A trace is mostly answer: a 10,000-run lineage returns 10,000 runs with their pointers and 30,000 edges.
+So the database walks the lineage and returns, in the same statement, one row per run reached -- its
+columns, its input and output names and its lineage edges (producer and pointer) each aggregated into one
+text column -- and Python only splits those, assigns depths (breadth first: a run's depth is its shortest
+distance from the start) and builds the records, without SQLAlchemy's result machinery (the rows come
+from the driver's cursor) and without the per-field cost of a frozen dataclass's ``__init__``.
+
+The same rows give the JSON shape of :meth:`Trace.to_dict` directly (:func:`trace_data`), for the web
+API: a large trace is sent without building a ``Run``, ``TraceNode`` or ``TraceEdge`` per run and edge.
+Both are checked equal to the general walk of :mod:`mltrace_core.lineage` (tests/core/test_fasttrace.py),
+which still serves truncated traces (``max_depth``) and downstream walks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, dialect_of, utc
+from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceNode
+
+_RS = "\x1e"  # between an edge's producer and pointer name (validation.py keeps it out of names)
+_PINNED = "\x1d"  # marks an input name read at a given version (it can have a newer version)
+_THRESHOLD, _INPUTS, _OUTPUTS, _EDGES = 17, 18, 19, 20  # columns of a row
+
+
+@cache
+def _sql(dialect: str) -> str:
+    pg = dialect == "postgresql"
+
+    def agg(value: str) -> str:
+        return f"string_agg({value}, E'\\x1f')" if pg else f"group_concat({value}, char(31))"
+
+    rs, pin = ("E'\\x1e'", "E'\\x1d'") if pg else ("char(30)", "char(29)")
+    start = "CAST(%(start)s AS BIGINT)" if pg else "CAST(:start AS INTEGER)"
+    return f"""
+    WITH RECURSIVE reach(run_id) AS (
+        SELECT {start}
+        UNION
+        SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
+    )
+    SELECT r.id, c.name, r.start_ts, r.end_ts, r.status, r.notes, r.code_version, r.error,
+        r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
+        r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
+        (SELECT {agg(f"CASE WHEN i.version IS NULL THEN p.name ELSE {pin} || p.name END")}
+           FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id WHERE i.run_id = r.id),
+        (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id
+           WHERE o.run_id = r.id),
+        (SELECT {agg(f"d.producer_run_id || {rs} || p.name")}
+           FROM run_dependencies d JOIN pointers p ON p.id = d.pointer_id WHERE d.consumer_run_id = r.id)
+    FROM reach x JOIN component_runs r ON r.id = x.run_id JOIN components c ON c.id = r.component_id
+    """
+
+
+def _rows(session: Session, start: int) -> list[tuple[Any, ...]]:
+    """The statement on the driver's cursor, inside the session's transaction. PostgreSQL gets the
+    index-walk planner settings in the same round trip (a multi-statement string: each statement is
+    planned after the ones before it ran), and has them reset for whatever the transaction does next."""
+    dialect = dialect_of(session)
+    cursor = session.connection().connection.cursor()
+    try:
+        if dialect == "postgresql":
+            cursor.execute(f"{INDEX_WALK}; {_sql(dialect)}", {"start": start})
+            rows = list(cursor.fetchall())
+            cursor.execute(PLANNER_DEFAULTS)
+            return rows
+        cursor.execute(_sql(dialect), {"start": start})
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def timestamps(dialect: str) -> Callable[[Any], datetime]:
+    """How to convert a timestamp as the driver returns it: SQLite's naive UTC text, as SQLAlchemy stores
+    it, in one call (``fromisoformat`` of the text with its offset), else with :func:`utc`."""
+    if dialect == "sqlite":
+        return _sqlite_utc
+    return utc
+
+
+def _sqlite_utc(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text + "+00:00")
+    except ValueError:  # written with an offset (stores from the first release): as utc() reads it
+        return utc(text)
+
+
+_NO_NAMES: tuple[str, ...] = ()
+_NO_EDGES: list[tuple[int, str]] = []
+
+
+class _Walk:
+    """A trace's rows, parsed: per run id, (row, start, end, sorted inputs, sorted outputs, sorted
+    (producer, pointer) edges); the trace order (by depth, newest first within a depth) and depths."""
+
+    __slots__ = ("runs", "order", "depth", "pinned")
+
+    def __init__(self, rows: list[tuple[Any, ...]], start: int, dialect: str) -> None:
+        ts = timestamps(dialect)
+        runs: dict[int, tuple[Any, ...]] = {}
+        pinned: set[tuple[int, str]] = set()
+        for row in rows:
+            rid, ins, outs, found = row[0], row[_INPUTS], row[_OUTPUTS], row[_EDGES]
+            inputs = outputs = _NO_NAMES
+            pairs = _NO_EDGES
+            if ins:
+                names = ins.split(SEP)
+                if _PINNED in ins:
+                    names = [_pin(rid, n, pinned) for n in names]
+                names.sort()
+                inputs = tuple(names)
+            if outs:
+                names = outs.split(SEP)
+                names.sort()
+                outputs = tuple(names)
+            if found:
+                pairs = [(int(p), n) for p, n in [item.split(_RS) for item in found.split(SEP)]]
+                pairs.sort()
+            runs[rid] = (row, ts(row[2]), ts(row[3]), inputs, outputs, pairs)
+        # Breadth first, a level at a time: a level sorted newest first is the trace order.
+        depth = {start: 0}
+        order: list[int] = []
+        level = [start] if start in runs else []
+        d = 0
+        while level:
+            level.sort(reverse=True)
+            order += level
+            d += 1
+            nxt = []
+            for rid in level:
+                for producer, _ in runs[rid][5]:
+                    if producer not in depth:
+                        depth[producer] = d
+                        nxt.append(producer)
+            level = nxt
+        self.runs, self.order, self.depth, self.pinned = runs, order, depth, pinned
+
+    def stale(self, session: Session) -> dict[int, list[str]]:
+        """Staleness warnings by run, as :func:`queries.load_runs` gives them (same rules, same order)."""
+        from mltrace_core import queries
+
+        stale: dict[int, list[str]] = {}
+        runs = self.runs
+        # An input produced 30 days before its reader: impossible in a shorter history.
+        if runs and (
+            max(r[1] for r in runs.values()) - min(r[2] for r in runs.values()) > queries.STALE_AFTER
+        ):
+            for consumer, parsed in runs.items():
+                for producer, name in parsed[5]:
+                    warning = queries._age_warning(name, parsed[1] - runs[producer][2], producer)
+                    if warning:
+                        stale.setdefault(consumer, []).append(warning)
+        # Only a run that read a pinned version can have read an older one than the latest.
+        recheck = {rid for rid, name in self.pinned if any(n == name for _, n in runs[rid][5])}
+        if recheck:
+            stale.update(queries._dependencies_and_staleness(session, recheck)[1])
+        for warnings in stale.values():
+            warnings.sort()
+        legacy = [rid for rid, parsed in runs.items() if parsed[0][_THRESHOLD] is not None]
+        if legacy:  # runs logged through mltrace 0.17's API are judged by its rules
+            from mltrace_core import staleness
+
+            stale.update(staleness.messages(session, legacy))
+        return stale
+
+
+def _pin(rid: int, name: str, pinned: set[tuple[int, str]]) -> str:
+    if name[0] == _PINNED:
+        name = name[1:]
+        pinned.add((rid, name))
+    return name
+
+
+def _external(row: tuple[Any, ...]) -> ExternalIdentity | None:
+    if row[8] is None and row[10] is None and row[13] is None and row[14] is None:
+        return None
+    return ExternalIdentity(*row[8:17])
+
+
+R = TypeVar("R")
+
+
+def new_record(cls: type[R], fields: dict[str, Any]) -> R:
+    """An instance of the frozen dataclass ``cls`` with ``fields`` (every field, in declaration order),
+    its ``__dict__`` filled at once: the ``__init__`` of a frozen dataclass sets each field through
+    ``object.__setattr__``, which costs more than the rest of a trace's record building. The same record
+    (equal, hashable, ``replace()``-able)."""
+    record = cls.__new__(cls)
+    record.__dict__.update(fields)
+    return record
+
+
+_new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: one call more per record
+
+
+def trace(session: Session, start: int, output: str) -> Trace:
+    """The whole upstream trace of run ``start`` (as :func:`lineage.walk` with no depth limit)."""
+    walk = _Walk(_rows(session, start), start, dialect_of(session))
+    stale = walk.stale(session)
+    nodes = []
+    edges = []
+    runs, depth = walk.runs, walk.depth
+    for rid in walk.order:
+        row, begin, end, inputs, outputs, pairs = runs[rid]
+        external = None
+        if row[8] is not None or row[10] is not None or row[13] is not None or row[14] is not None:
+            external = ExternalIdentity(*row[8:17])
+        run = new_record(
+            Run,
+            {
+                "id": rid,
+                "component": row[1],
+                "start": begin,
+                "end": end,
+                "status": row[4],
+                "inputs": inputs,
+                "outputs": outputs,
+                "dependencies": tuple(dict.fromkeys([p for p, _ in pairs])),
+                "notes": row[5] or "",
+                "stale": tuple(stale.get(rid, ())),
+                "code_version": row[6],
+                "error": row[7],
+                "external": external,
+                "git_hash": None,
+                "git_tags": None,
+                "code_snapshot": None,
+                "upstream_components": None,
+            },
+        )
+        nodes.append(_new_tuple(TraceNode, (depth[rid], run)))
+        edges += [_new_tuple(TraceEdge, (rid, p, n)) for p, n in pairs]
+    return Trace(output=output, nodes=tuple(nodes), edges=tuple(edges))
+
+
+def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
+    """``trace(session, start, output).to_dict()``, built from the rows without the records."""
+    walk = _Walk(_rows(session, start), start, dialect_of(session))
+    stale = walk.stale(session)
+    runs, depth = walk.runs, walk.depth
+    nodes = []
+    edges: list[dict[str, Any]] = []
+    for rid in walk.order:
+        row, begin, end, inputs, outputs, pairs = runs[rid]
+        external = _external(row)
+        nodes.append(
+            {
+                "id": rid,
+                "component": row[1],
+                "start": begin.isoformat(),
+                "end": end.isoformat(),
+                "duration": (end - begin).total_seconds(),
+                "status": row[4],
+                "inputs": list(inputs),
+                "outputs": list(outputs),
+                "dependencies": list(dict.fromkeys([p for p, _ in pairs])),
+                "notes": row[5] or "",
+                "stale": stale.get(rid, []),
+                "code_version": row[6],
+                "error": row[7],
+                "external": external.to_dict() if external else None,
+                "depth": depth[rid],
+            }
+        )
+        edges += [{"from": rid, "to": p, "via": n} for p, n in pairs]
+    return {"output": output, "direction": "upstream", "nodes": nodes, "edges": edges, "truncated": False}

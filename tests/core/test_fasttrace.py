@@ -1,0 +1,104 @@
+"""The one-statement trace (mltrace_core/fasttrace.py) against the general walk it stands in for, on both
+backends: the same records, and the JSON shape built from plain rows equal to ``Trace.to_dict()``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mltrace_core import ExternalIdentity, RunRecord, fasttrace, lineage
+from tests.support.lineages import layered
+from tests.support.timeline import at
+
+
+def both_ways(store, address: str):
+    """(the general walk's trace, the fast trace, the fast JSON shape) of ``address``."""
+    where = store.resolve(address)
+    output = where.pointer if where.pointer is not None else where.address
+    with store.session() as s:
+        general = lineage.walk(s, output, [where.run], "upstream", None)
+        fast = fasttrace.trace(s, where.run, output)
+        data = fasttrace.trace_data(s, where.run, output)
+    return general, fast, data
+
+
+def assert_same(store, address: str) -> None:
+    general, fast, data = both_ways(store, address)
+    assert fast == general
+    assert [type(n.run) for n in fast.nodes] == [type(n.run) for n in general.nodes]
+    assert fast.to_dict() == general.to_dict()
+    assert data == general.to_dict()
+    assert store.trace(address) == general
+    assert store.trace_data(address) == general.to_dict()
+
+
+def test_layered_lineage_matches_the_general_walk(store):
+    lineage_ = layered(store, layers=6, width=7, fan_in=3)
+    assert_same(store, lineage_.output)
+    assert_same(store, f"run:{lineage_.ids[(3, 2)]}")  # a trace from inside the lineage
+
+
+def test_every_kind_of_run_field_matches(store, log):
+    """Versions (pinned and not), stale inputs (age, a newer version), failed runs, notes, code versions,
+    external identities, a pointer read twice over, several producers of one consumer."""
+    v1 = log("ingest", [], [("raw.csv", "v1"), "schema.json"], 0, 1)
+    log("ingest", [], [("raw.csv", "v2")], 2, 3)
+    old = log("config", [], ["params.yaml"], 0, 1, notes="old params")
+    train = log(
+        "train",
+        [("raw.csv", "v1"), "params.yaml", "schema.json"],
+        ["model.pkl", "metrics.json"],
+        60 * 24 * 40,
+        60 * 24 * 40 + 5,
+        status="failed",
+        code_version="abc123",
+        external=ExternalIdentity("ml", "manual__1", "train", 2, -1, "http://x/dags/ml"),
+    )
+    log("evaluate", ["model.pkl", "metrics.json", "schema.json"], ["report.html"], 60 * 24 * 41)
+    general, fast, _ = both_ways(store, "report.html")
+    assert {n.run.id for n in fast.nodes} >= {v1, old, train}
+    stale = {n.run.id: n.run.stale for n in fast.nodes}
+    assert any("newer version of raw.csv" in w for w in stale[train])
+    assert any("params.yaml was produced" in w for w in stale[train])
+    assert_same(store, "report.html")
+    assert_same(store, "raw.csv@v1")
+
+
+def test_runs_logged_through_the_0_17_api_keep_its_staleness_rules(store):
+    first = store.log(
+        RunRecord(key="a", component="prep", start=at(0), end=at(1), outputs=(("x", None, None),))
+    )
+    store.log(
+        RunRecord(
+            key="b",
+            component="fit",
+            start=at(0) + timedelta(days=3),
+            end=at(0) + timedelta(days=3, minutes=1),
+            inputs=(("x", None, None),),
+            outputs=(("y", None, None),),
+            staleness_threshold=3600,
+        )
+    )
+    general, fast, _ = both_ways(store, "y")
+    assert any(f"(ID {first}) was run 3 days ago" in w for w in fast.nodes[0].run.stale)
+    assert_same(store, "y")
+
+
+def test_single_run_and_diamond(store, log):
+    log("solo", [], ["alone"], 0)
+    assert_same(store, "alone")
+    a = log("a", [], ["p"], 0)
+    log("b", ["p"], ["q"], 2)
+    log("c", ["p"], ["r"], 2)
+    log("d", ["q", "r", "p"], ["s"], 4)
+    general, fast, _ = both_ways(store, "s")
+    assert [n.depth for n in fast.nodes if n.run.id == a] == [1]  # its shortest distance
+    assert_same(store, "s")
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3])
+def test_a_truncated_trace_takes_the_general_walk(store, depth):
+    lineage_ = layered(store, layers=5, width=3, prefix="t")
+    assert store.trace_data(lineage_.output, depth) == store.trace(lineage_.output, depth).to_dict()
+    assert store.trace(lineage_.output, depth).truncated
