@@ -22,6 +22,7 @@ from mltrace_core import (
     details,
     diff,
     fastlog,
+    fastread,
     flags,
     impact,
     lineage,
@@ -116,6 +117,17 @@ class Store:
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a read transaction, within the time bound."""
         return self._bounded(lambda deadline: self._retrying(lambda: self._run_read(fn, args), deadline))
+
+    def _fast_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(cursor, dialect, *args)`` on a driver connection, within the time bound (see
+        :mod:`mltrace_core.fastread`: one statement, no ORM session)."""
+
+        def once() -> T:
+            with self._translate():
+                self._ensure_ready()
+                return fastread.read(self.engine, fn, *args)
+
+        return self._bounded(lambda deadline: self._retrying(once, deadline))
 
     def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(session, *args)`` in a write transaction, retrying transient conflicts, within the bound."""
@@ -326,7 +338,9 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------------
     def get_recent_runs(self, limit: int = 20) -> list[Run]:
-        return self._read(queries.recent_runs, valid.limit(limit))
+        count = valid.limit(limit)
+        found = self._fast_read(fastread.recent, count)
+        return found if found is not None else self._read(queries.recent_runs, count)
 
     def get_recent_run_ids(self, limit: int = 20, last_run_id: int | str | None = None) -> list[int]:
         """Ids of the newest runs; ``last_run_id``: the next page, the runs listed after that one."""
@@ -343,17 +357,16 @@ class Store:
         """The component's runs, newest first; ``date_lower``/``date_upper`` (datetimes or ISO-8601
         text, naive meaning UTC; ``None``, ``datetime.min``/``max``: no bound) keep those that started in
         that range."""
-        return self._read(
-            queries.history,
-            valid.name(component_name, "component name"),
-            valid.limit(limit),
-            valid.time_bound(date_lower, "date_lower"),
-            valid.time_bound(date_upper, "date_upper"),
-        )
+        name, count = valid.name(component_name, "component name"), valid.limit(limit)
+        lower, upper = valid.time_bound(date_lower, "date_lower"), valid.time_bound(date_upper, "date_upper")
+        found = self._fast_read(fastread.history, name, count) if lower is None and upper is None else None
+        return found if found is not None else self._read(queries.history, name, count, lower, upper)
 
     def get_component_run_information(self, run_id: int | str) -> RunDetail:
         """Everything about one run (see :mod:`mltrace_core.details`)."""
-        return self._read(details.detail, valid.run_id(run_id))
+        rid = valid.run_id(run_id)
+        found = self._fast_read(fastread.detail, rid)
+        return found if found is not None else self._read(details.detail, rid)
 
     def with_code_details(self, loaded: list[Run]) -> list[Run]:
         """``loaded`` with git hash, git tags, code snapshot and upstream component names filled in."""
