@@ -93,7 +93,7 @@ def _reason(exc: BaseException) -> str:
 def log(store: Store | RemoteStore, run: ComponentRun | RunRecord) -> int | None:
     """``store.log(run)``, then :func:`emit` the run as stored: what the module API calls to log a run.
     Raises what ``store.log`` raises; the emission never does."""
-    record = run if isinstance(run, RunRecord) else run.to_record()
+    record = run.checked() if isinstance(run, RunRecord) else run.to_record()
     run_id = store.log(record)
-    emit(record.checked(), run_id)
+    emit(record, run_id)
     return run_id

@@ -40,7 +40,10 @@ class RunRecord:
 
     def checked(self) -> RunRecord:
         """This record validated and normalised (pointers deduplicated, times in UTC). Records are
-        also built by hand and read back from spool files, so the store checks every one it writes."""
+        also built by hand and read back from spool files, so the store checks every one it writes.
+        A record this returned is returned as it is (checked once however many layers pass it on)."""
+        if self.__dict__.get("_checked"):
+            return self
         what = f"run of {self.component!r}"
         for label, ts in (("start", self.start), ("end", self.end)):
             if ts is None:
@@ -51,7 +54,7 @@ class RunRecord:
         if end < start:
             raise InvalidInputError(f"{what} ends before it starts")
         key = valid.name(self.key, "run key", 1200)
-        return RunRecord(
+        done = RunRecord(
             key=key,
             component=valid.name(self.component, "component name"),
             start=start,
@@ -80,6 +83,8 @@ class RunRecord:
             ),
             tests=tuple(_test_row(row) for row in self.tests),
         )
+        object.__setattr__(done, "_checked", True)  # frozen: nothing can change it after this check
+        return done
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
