@@ -26,7 +26,6 @@ from mltrace_core.gitinfo import git_hash as get_git_hash
 from mltrace_core.gitinfo import git_tags as get_git_tags
 from mltrace_core.records import PointerVersion, Review, Run, RunDetail, Trace, TraceDiff
 from mltrace_core.remote import RemoteStore
-from mltrace_core.staleness import warn_if_stale
 from mltrace_core.store import Store
 from mltrace_core.webtrace import web_tree
 
@@ -98,9 +97,7 @@ def log_component_run(
             component_run.add_input(IOPointer(pointer, version=version))
     if component_run.staleness_threshold is None:  # stored: the run is judged by 0.17's rules (staleness.py)
         component_run.staleness_threshold = staleness_threshold
-    run_id = olemit.log(store, component_run)
-    warn_if_stale(store, run_id)
-    return run_id
+    return olemit.log(store, component_run)
 
 
 def register(

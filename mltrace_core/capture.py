@@ -36,7 +36,6 @@ from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.entities.io_pointer import IOPointer, PointerLike
 from mltrace_core.entities.test import collecting
 from mltrace_core.errors import InvalidInputError
-from mltrace_core.staleness import warn_if_stale
 from mltrace_core.values import PointerType, pointer_type_for, version_of
 
 if TYPE_CHECKING:
@@ -218,7 +217,7 @@ class _Call:
         if spec.owner is not None:
             spec.owner._create_in(store)
         try:
-            warn_if_stale(store, olemit.log(store, cr))
+            olemit.log(store, cr)
         except InvalidInputError as exc:  # found after the fact: never raised into the pipeline
             log.warning("mltrace: run of %r not logged: %s", spec.component, exc)
 

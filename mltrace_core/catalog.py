@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, func, select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from mltrace_core.entities.component import Component
@@ -43,7 +43,8 @@ def tag_component(session: Session, name: str, tags: tuple[str, ...]) -> None:
 def list_components(
     session: Session, tag: str | None = None, owner: str | None = None, name: str | None = None
 ) -> list[Component]:
-    """Components (by name), each with its tags, its number of runs and its latest run."""
+    """Components (by name), each with its tags, its number of runs (kept by the database: schema 0010)
+    and its latest run."""
     latest = (
         select(runs.c.id)
         .where(runs.c.component_id == components.c.id)
@@ -51,8 +52,7 @@ def list_components(
         .limit(1)
         .scalar_subquery()
     )
-    count = select(func.count()).where(runs.c.component_id == components.c.id).scalar_subquery()
-    query = select(components, latest.label("latest"), count.label("n")).order_by(components.c.name)
+    query = select(components, latest.label("latest")).order_by(components.c.name)
     if tag is not None:
         query = query.where(
             components.c.id.in_(select(component_tags.c.component_id).where(component_tags.c.tag == tag))
@@ -78,7 +78,7 @@ def list_components(
             owner=r.owner or "",
             tags=tuple(tags.get(r.id, ())),
             latest_run=latest_runs.get(r.latest),
-            run_count=r.n,
+            run_count=r.run_count,
         )
         for r in rows
     ]

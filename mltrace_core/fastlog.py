@@ -4,13 +4,15 @@ The common case -- a run whose key is new -- is the one every traced task try an
 plain Python takes, so it skips the ORM session and SQLAlchemy's statement machinery and speaks to the
 driver (the pooled DBAPI connection of the store's engine):
 
-- PostgreSQL: one call of the server-side function ``mltrace_log_run`` (schema 0008), autocommit: one
-  round trip, committed durably on return; the function's plans are prepared once per connection.
+- PostgreSQL: one call of the server-side function ``mltrace_log_run`` (schemas 0008, 0010), autocommit:
+  one round trip, committed durably on return; the function's plans are prepared once per connection.
 - SQLite: the same statements as :func:`write.write_run`, prepared (sqlite3's statement cache) inside one
   ``BEGIN IMMEDIATE`` ... ``COMMIT``.
 
 The lineage rule and the late-arrival relink are the ones of :mod:`mltrace_core.write`, written as
-single statements. Anything else -- a key already written (a merge), a run with test results -- returns
+single statements. A run that carries a staleness threshold (logged through mltrace 0.17's API) comes
+back with 0.17's staleness messages, judged from what the same write found upstream (:mod:`.staleness`),
+so the warning 0.17 gave needs no second read. Anything else -- a key already written (a merge), a run with test results -- returns
 ``None`` having written nothing, and the store takes the general path. Driver errors are raised as
 SQLAlchemy's ``DBAPIError`` (what the store translates and retries), with a disconnected connection
 invalidated so the pool never hands it out again.
@@ -26,18 +28,21 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
-from mltrace_core import rule
+from mltrace_core import rule, staleness
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
+Logged = tuple[int, tuple[str, ...]]  # the new run's id, and its staleness messages (0.17's rules)
+
 _PG_CALL = (
-    "SELECT mltrace_log_run(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    "SELECT o_run_id, o_upstream FROM mltrace_log_run(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
     " %s, %s, %s::json, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
 )
 
 
-def log(engine: Engine, rec: RunRecord) -> int | None:
-    """Write ``rec`` if it is a new run without test results; its id, else ``None`` (nothing written)."""
+def log(engine: Engine, rec: RunRecord) -> Logged | None:
+    """Write ``rec`` if it is a new run without test results: its id and staleness messages (none unless
+    it carries a threshold); else ``None`` (nothing written)."""
     if rec.tests:
         return None
     postgres = engine.dialect.name == "postgresql"
@@ -102,7 +107,7 @@ def _details(rec: RunRecord) -> tuple[Any, ...]:
 
 
 # -- PostgreSQL: one round trip -------------------------------------------------------------------------
-def _log_pg(fairy: Any, rec: RunRecord) -> int | None:
+def _log_pg(fairy: Any, rec: RunRecord) -> Logged | None:
     conn = fairy.driver_connection
     conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
     try:
@@ -126,9 +131,13 @@ def _log_pg(fairy: Any, rec: RunRecord) -> int | None:
                 [v for _, v, _ in rec.outputs],
             ),
         )
-        run_id = cur.fetchone()[0]
+        run_id, upstream = cur.fetchone()
         cur.close()
-        return None if run_id is None else int(run_id)
+        if run_id is None:
+            return None
+        if rec.staleness_threshold is None or not upstream:
+            return int(run_id), ()
+        return int(run_id), staleness.judged(upstream, rec.staleness_threshold)
     finally:
         if not conn.closed:  # a dropped connection refuses even this; the caller invalidates it
             conn.autocommit = False
@@ -178,7 +187,20 @@ def sqlite_ts(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _log_sqlite(fairy: Any, rec: RunRecord) -> int | None:
+# What 0.17's staleness rules judge of the new run (?1 its start, ?2 its id), as mltrace_log_run returns it.
+_SQLITE_UPSTREAM = """
+SELECT d.producer_run_id, c.name, w.start_ts,
+       (SELECT count(*) FROM component_runs x
+         WHERE x.component_id = w.component_id AND x.start_ts >= w.start_ts AND x.start_ts <= ?1
+           AND x.id <> ?2)
+FROM (SELECT DISTINCT producer_run_id FROM run_dependencies WHERE consumer_run_id = ?2) d
+JOIN component_runs w ON w.id = d.producer_run_id
+JOIN components c ON c.id = w.component_id
+ORDER BY d.producer_run_id
+"""
+
+
+def _log_sqlite(fairy: Any, rec: RunRecord) -> Logged | None:
     c = fairy.driver_connection.execute
     now = sqlite_ts(datetime.now(timezone.utc))
     start, end = sqlite_ts(rec.start), sqlite_ts(rec.end)
@@ -232,5 +254,16 @@ def _log_sqlite(fairy: Any, rec: RunRecord) -> int | None:
                 (run_id, ids[name], version, start, end),
             )
         c(_SQLITE_RELINK, (start, run_id, end))
+    stale: tuple[str, ...] = ()
+    if rec.staleness_threshold is not None and rec.inputs:
+        upstream = [
+            (dep, name, (rec.start - _utc(dep_start)).total_seconds(), fresher)
+            for dep, name, dep_start, fresher in c(_SQLITE_UPSTREAM, (start, run_id))
+        ]
+        stale = staleness.judged(upstream, rec.staleness_threshold)
     c("COMMIT")
-    return int(run_id)
+    return int(run_id), stale
+
+
+def _utc(stored: str) -> datetime:
+    return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)

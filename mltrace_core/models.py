@@ -82,6 +82,8 @@ class Component(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(NAME, default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How many runs it has (schema 0010): kept by triggers on component_runs, for the listings.
+    run_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ComponentTag(Base):

@@ -11,7 +11,9 @@ judged it, with 0.17's messages, for each upstream run ``dep`` (its lineage edge
   ``"training (ID 4) has 1 fresher run that began before this component run started."``.
 
 0.17 computed these once, when the run was committed; here they are computed when the run is read (as
-every staleness warning of this store), so a run logged late that started in that window counts too.
+every staleness warning of this store), so a run logged late that started in that window counts too. The
+warning 0.17 gave when a stale run was logged is given by ``Store.log`` from what the write itself found
+(the log's one round trip returns it, schema 0010), not by reading the run back.
 Runs without a threshold (Airflow tasks, OpenLineage runs, ``mltrace_core.run``, ``Store.log``) keep
 the store's own rules (queries.py).
 """
@@ -79,29 +81,38 @@ def messages(session: Session, consumers: Iterable[int]) -> dict[int, list[str]]
     for consumer, dep, component, start, dep_start, threshold, fresher in session.execute(
         _query(dialect_of(session)), _bind_ids(session, consumers)
     ):
-        found = []
-        seconds = (start - dep_start).total_seconds()
-        if seconds > threshold:
-            found.append(f"{component} (ID {dep}) was run {int(seconds // 86400)} days ago.")
-        if fresher > 1:
-            more = fresher - 1
-            found.append(
-                f"{component} (ID {dep}) has {more} fresher {'run' if more == 1 else 'runs'} that began "
-                "before this component run started."
-            )
-        out[consumer].append((dep, found))
+        out[consumer].append(
+            (dep, judge(dep, component, (start - dep_start).total_seconds(), threshold, fresher))
+        )
     return {rid: [m for _, found in sorted(out.get(rid, ())) for m in found] for rid in consumers}
 
 
-def warn_if_stale(store: Any, run_id: int | None) -> None:
-    """Log the run's staleness messages as a warning, as 0.17 did when it committed a stale run. Never
-    raises: the run is logged; a store that cannot be read back (over HTTP) says nothing."""
-    if run_id is None:
-        return
-    try:
-        found = store.get_runs([run_id])
-    except Exception as exc:  # noqa: BLE001 -- a warning about a warning must not fail the pipeline
-        log.debug("mltrace: staleness of run %s not read: %s", run_id, exc)
-        return
-    if found and found[0].stale:
-        log.warning("mltrace: run %s of %r is stale: %s", run_id, found[0].component, list(found[0].stale))
+def judge(dep: int, component: str, seconds: float, threshold: int, fresher: int) -> list[str]:
+    """0.17's messages about one upstream run ``dep`` of ``component`` that started ``seconds`` before the
+    run judged, with ``fresher`` runs of its component started from then to the run's start (``dep``
+    included, the run left out)."""
+    found = []
+    if seconds > threshold:
+        found.append(f"{component} (ID {dep}) was run {int(seconds // 86400)} days ago.")
+    if fresher > 1:
+        more = fresher - 1
+        found.append(
+            f"{component} (ID {dep}) has {more} fresher {'run' if more == 1 else 'runs'} that began "
+            "before this component run started."
+        )
+    return found
+
+
+def judged(upstream: Iterable[tuple[int, str, float, int]], threshold: int) -> tuple[str, ...]:
+    """The messages of a run just logged from its upstream runs as its write found them (``fastlog``):
+    (run id, component, seconds before the run it started, fresher runs), in run id order."""
+    return tuple(
+        m
+        for dep, component, seconds, fresher in upstream
+        for m in judge(dep, component, seconds, threshold, fresher)
+    )
+
+
+def warn(run_id: int, component: str, stale: tuple[str, ...]) -> None:
+    """Log a stale run's messages as a warning, as 0.17 did when it committed a stale run."""
+    log.warning("mltrace: run %s of %r is stale: %s", run_id, component, list(stale))

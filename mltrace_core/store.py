@@ -27,6 +27,7 @@ from mltrace_core import (
     impact,
     lineage,
     queries,
+    staleness,
     versions,
 )
 from mltrace_core import validation as valid
@@ -162,7 +163,7 @@ class Store:
                     raise
                 time.sleep(pause)
 
-    def _log_fast(self, record: RunRecord) -> int | None:
+    def _log_fast(self, record: RunRecord) -> fastlog.Logged | None:
         with self._translate():
             self._ensure_ready()
             return fastlog.log(self.engine, record)
@@ -228,15 +229,20 @@ class Store:
     # -- writing --------------------------------------------------------------------------------
     def log(self, run: ComponentRun | RunRecord) -> int:
         """Write one run with its inputs, outputs and lineage, all at once; return its id.
-        Logging the same run (same key) again writes nothing and returns the first id."""
+        Logging the same run (same key) again writes nothing and returns the first id. A run that
+        carries a staleness threshold (mltrace 0.17's API) and is stale by 0.17's rules is logged with
+        0.17's warning (:mod:`mltrace_core.staleness`), judged by the write itself."""
         record = run.to_record() if isinstance(run, ComponentRun) else run.checked()
 
-        def log(deadline: float) -> int:
+        def log(deadline: float) -> fastlog.Logged:
             # A new run takes the one-round-trip path (mltrace_core/fastlog.py); a merge the general one.
-            run_id = self._retrying(lambda: self._log_fast(record), deadline)
-            return run_id if run_id is not None else self._run_write(write_run, (record,), deadline)
+            logged = self._retrying(lambda: self._log_fast(record), deadline)
+            return logged if logged is not None else self._run_write(_write_judged, (record,), deadline)
 
-        return self._bounded(log)
+        run_id, stale = self._bounded(log)
+        if stale:
+            staleness.warn(run_id, record.component, stale)
+        return run_id
 
     def log_many(self, runs: Iterable[ComponentRun | RunRecord], chunk: int = LOG_MANY_CHUNK) -> list[int]:
         """Write many runs (replays, backfills, batch ingestion); return their ids in the order given.
@@ -544,6 +550,15 @@ class Store:
 
     def review_flagged_outputs(self) -> Review:
         return self._read(flags.review)
+
+
+def _write_judged(session: Session, record: RunRecord) -> fastlog.Logged:
+    """The general write (a merge, a run with test results), with the staleness messages of a run that
+    carries a threshold, read in the same transaction."""
+    run_id = write_run(session, record)
+    if record.staleness_threshold is None:
+        return run_id, ()
+    return run_id, tuple(staleness.messages(session, [run_id])[run_id])
 
 
 def _as_of(value: datetime | str | None) -> datetime | None:
