@@ -79,10 +79,11 @@ def _statement(limited: bool, paged: bool) -> Select[Any]:
 def _utc(text: str) -> datetime:
     """A time SQLite keeps as text, as an aware UTC datetime: naive text is UTC. Parsing it with its zone
     appended is several times faster than ``.replace(tzinfo=...)`` on what ``fromisoformat`` returns."""
-    if text[-1] == "Z" or text[-6] in "+-":
-        parsed = datetime.fromisoformat(text)
-        return parsed.astimezone(timezone.utc)
-    return datetime.fromisoformat(text + "+00:00")
+    if text[-1] == "Z":  # Python 3.10's fromisoformat takes no Z
+        text = text[:-1] + "+00:00"
+    elif text[-6] not in "+-":
+        return datetime.fromisoformat(text + "+00:00")
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
 
 
 def pointer_versions(session: Session, ids: Iterable[int]) -> dict[int, tuple[VersionMap, VersionMap]]:

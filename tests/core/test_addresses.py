@@ -108,6 +108,10 @@ def test_as_of_picks_the_latest_writer_that_ended_by_then(store, log):
     assert start(store, "model", as_of=at(30)) == second
     assert start(store, "model", as_of=at(10).isoformat().replace("+00:00", "Z")) == first
     assert start(store, "model", as_of="2026-01-01T00:30:00") == second  # no zone: UTC
+    # Forms Python 3.10's datetime.fromisoformat refuses: Z, a fraction of other than 3 or 6 digits.
+    assert start(store, "model", as_of="2026-01-01T00:29:59.9Z") == first
+    assert start(store, "model", as_of="2026-01-01T00:30Z") == second
+    assert start(store, "model", as_of="2026-01-01T00:30:00.000000001+00:00") == second
     assert start(store, "model", as_of="2026-01-01T01:29:59+01:00") == first
     assert start(store, "model", as_of="0s") == second
     with pytest.raises(NotFoundError, match="nothing had written 'model' by 2026-01-01 00:09:59 UTC"):
