@@ -19,15 +19,19 @@ ANALYZE. Medians. PostgreSQL: MLTRACE_BENCH_PG_URI must allow CREATE DATABASE (s
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import random
+import statistics
 import sys
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bulk  # noqa: E402
-from core_bench import PG_ADMIN, fresh, timed  # noqa: E402
+from core_bench import PG_ADMIN, StatementCounter, fresh, timed  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 import mltrace_core  # noqa: E402
@@ -107,26 +111,59 @@ def many_versions(first_run: int, first_pointer: int, first_component: int, n: i
     return rows
 
 
+def interleaved(fns: dict, repeat: int = 5) -> dict[str, float]:
+    """Median ms of each function, the functions taking turns (one warm-up call each first): on a shared
+    machine the load drifts, and calls side by side see the same drift, so their ratios hold."""
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeat):
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[key].append((time.perf_counter() - t0) * 1000)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def bench_lineages(store) -> dict[str, str]:
     store.upgrade()
     bulk.insert(store, two_lineages(), COLUMNS)
+    vacuum(store)
     latest = store.resolve("final")
     assert len(store.trace("final").nodes) == 10_001
     between = bulk.T0 + timedelta(minutes=1500)
-    plain = timed(lambda: store.trace("final"))
+    traces = {
+        "trace of the latest version (10,001 runs)": lambda: store.trace("final"),
+        "trace of NAME@VERSION (the older lineage)": lambda: store.trace("final@v1"),
+        "trace --as-of a time between the two": lambda: store.trace("final", as_of=between),
+        "trace of run:ID": lambda: store.trace(f"run:{latest.run}"),
+    }
+    counter = StatementCounter(store.engine)
+    statements = {}
+    for key, fn in traces.items():
+        before = counter.count
+        fn()
+        statements[key] = counter.count - before
+    times = interleaved(traces)
+    plain = times["trace of the latest version (10,001 runs)"]
     out = {
-        "trace of the latest version (10,001 runs)": f"{plain:.0f} ms",
-        "trace of NAME@VERSION (the older lineage)": f"{timed(lambda: store.trace('final@v1')):.0f} ms",
-        "trace --as-of a time between the two": f"{timed(lambda: store.trace('final', as_of=between)):.0f} ms",
-        "trace of run:ID": f"{timed(lambda: store.trace(f'run:{latest.run}')):.0f} ms",
+        key: f"{ms:.0f} ms ({ms / plain:.2f}×; {statements[key]} SQL statements)" for key, ms in times.items()
     }
     result = store.diff("final@v1", "final")
     assert len(result.changed) == 5_001 and result.first_divergences and not result.only_a
-    two = timed(lambda: (store.trace("final@v1"), store.trace("final")))
-    both = timed(lambda: store.diff("final@v1", "final"))
+    before = counter.count
+    store.diff("final@v1", "final")
+    diff_statements = counter.count - before
+    pair = interleaved(
+        {
+            "two": lambda: (store.trace("final@v1"), store.trace("final")),
+            "diff": lambda: store.diff("final@v1", "final"),
+        }
+    )
+    two, both = pair["two"], pair["diff"]
     out["the two traces a diff needs"] = f"{two:.0f} ms"
     out["diff of the two 10,001-run lineages (5,001 changed)"] = (
-        f"{both:.0f} ms ({both / two:.2f}× the traces)"
+        f"{both:.0f} ms ({both / two:.2f}× the traces; {diff_statements} SQL statements)"
     )
     return out
 
@@ -149,6 +186,7 @@ def bench_versions(store, runs: int) -> dict[str, str]:
         f"versions of a pointer with 10,000 versions, at {total} runs": (
             f"{timed(lambda: store.versions('models/prod.json'), 20):.1f} ms"
         ),
+        "the CPU time of that call, client + database": cpu_time(store),
         f"its newest 100 versions (one page), at {total} runs": (
             f"{timed(lambda: store.versions('models/prod.json', 100), 20):.1f} ms"
         ),
@@ -170,6 +208,36 @@ def vacuum(store) -> None:
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+
+
+def cpu_time(store, repeat: int = 40) -> str:
+    """CPU milliseconds per call of ``versions`` (10,000 rows): this process's (``process_time``) plus,
+    on PostgreSQL, the server process serving the connection (``/proc``, so a server on this machine).
+    What the call costs the machine whatever else runs on it: on an idle machine, the wall time's floor."""
+    from sqlalchemy.orm import Session
+
+    # The module's function, in this thread: Store.versions runs it in a worker thread (the time bound).
+    listing = importlib.import_module("mltrace_core.versions").versions
+    with Session(store.engine) as session:
+        backend = None
+        if store.engine.dialect.name == "postgresql":
+            backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        stat = Path(f"/proc/{backend}/stat")
+        if backend is not None and not stat.exists():
+            return "n/a (server on another machine)"
+
+        def server() -> float:
+            if backend is None:
+                return 0.0
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+        listing(session, "models/prod.json")
+        c0, s0 = time.process_time(), server()
+        for _ in range(repeat):
+            listing(session, "models/prod.json")
+        client, served = (time.process_time() - c0) / repeat * 1000, (server() - s0) / repeat * 1000
+    return f"{client + served:.1f} ms ({client:.1f} client + {served:.1f} database)"
 
 
 @contextmanager

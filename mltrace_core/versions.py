@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
@@ -67,11 +67,10 @@ def _statement(limited: bool, paged: bool) -> Select[Any]:
         end = select(here.c.end_ts).where(
             here.c.pointer_id == bindparam("pid"), here.c.run_id == bindparam("start")
         )
+        # A row comparison: both backends bound the index range scan by it (an OR of the two cases
+        # would be a filter on a scan from the newest write down).
         query = query.where(
-            or_(
-                o.c.end_ts < end.scalar_subquery(),
-                and_(o.c.end_ts == end.scalar_subquery(), o.c.run_id <= bindparam("start")),
-            )
+            tuple_(o.c.end_ts, o.c.run_id) <= tuple_(end.scalar_subquery(), bindparam("start"))
         )
     return query.limit(bindparam("n")) if limited else query
 
