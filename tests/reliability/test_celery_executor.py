@@ -27,7 +27,7 @@ def need(condition: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def airflow(pg_server, tmp_path_factory):
+def airflow(pg_server, airflow_metadata, tmp_path_factory):
     try:
         import airflow.providers.celery  # noqa: F401
     except ImportError:
@@ -35,7 +35,7 @@ def airflow(pg_server, tmp_path_factory):
     with socket.socket() as s:
         s.settimeout(2)
         need(s.connect_ex(REDIS) == 0, "no Redis on 127.0.0.1:6379")
-    metadata = create_pg_database(pg_server, "mltrace_reliability_celery")
+    metadata = airflow_metadata.database("mltrace_reliability_celery")
     store = create_pg_database(pg_server, "mltrace_reliability_celery_store")
     deployment = Deployment(
         tmp_path_factory.mktemp("celery"),
@@ -43,6 +43,7 @@ def airflow(pg_server, tmp_path_factory):
         store_conn=store,
         parallelism=4,
         celery_workers=2,
+        copied_from=airflow_metadata.deployment.home,
         broker_url=f"redis://{REDIS[0]}:{REDIS[1]}/{random.randint(1, 15)}",
         extra_env={"AIRFLOW__MLTRACE__TRACE_ALL_TASKS": "True", "AIRFLOW__MLTRACE__TIMEOUT": "5"},
     )

@@ -45,15 +45,21 @@ REASON = "the export doubled every customer"
 
 
 @pytest.fixture(scope="module")
-def airflow(pg_server, tmp_path_factory):
+def airflow(pg_server, airflow_metadata, tmp_path_factory):
     root = tmp_path_factory.mktemp("actions")
     dags = root / "dags"
     dags.mkdir()
     for path in [*(REPO / "dags").glob("*.py"), Path(__file__).parent / "action_dags" / "churn_promote.py"]:
         shutil.copy(path, dags / path.name)
-    metadata = create_pg_database(pg_server, "mltrace_actions_airflow")
+    metadata = airflow_metadata.database("mltrace_actions_airflow")
     store = create_pg_database(pg_server, "mltrace_actions_store")
-    deployment = Deployment(root, metadata_uri=metadata, store_conn=store, parallelism=4)
+    deployment = Deployment(
+        root,
+        metadata_uri=metadata,
+        store_conn=store,
+        parallelism=4,
+        copied_from=airflow_metadata.deployment.home,
+    )
     deployment.extra_env = {
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__MLTRACE__TRACE_ALL_TASKS": "True",

@@ -45,12 +45,16 @@ def transport(base: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployment(pg_server, tmp_path_factory):
-    metadata = create_pg_database(pg_server, "mltrace_ol_airflow")
+def deployment(pg_server, airflow_metadata, tmp_path_factory):
+    metadata = airflow_metadata.database("mltrace_ol_airflow")
     store = create_pg_database(pg_server, "mltrace_ol_store")
     warehouse = create_pg_database(pg_server, "mltrace_ol_warehouse")
     airflow = Deployment(
-        tmp_path_factory.mktemp("ol"), metadata_uri=metadata, store_conn=store, parallelism=4
+        tmp_path_factory.mktemp("ol"),
+        metadata_uri=metadata,
+        store_conn=store,
+        parallelism=4,
+        copied_from=airflow_metadata.deployment.home,
     )
     airflow.extra_env = {
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),

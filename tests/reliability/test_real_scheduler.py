@@ -44,7 +44,7 @@ from tests.reliability.deployment import Deployment
 from tests.support.airflow_server import BIN
 from tests.support.pg_instance import dedicated_postgres
 from tests.support.processes import free_port
-from tests.support.stores import create_pg_database, drop_pg_database
+from tests.support.stores import drop_pg_database
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.slow]
 
@@ -63,15 +63,16 @@ def store_uri(pg) -> str:
 
 
 @pytest.fixture(scope="module")
-def airflow(pg, store_uri, pg_server, tmp_path_factory):
+def airflow(pg, store_uri, pg_server, airflow_metadata, tmp_path_factory):
     """The running deployment; the store's schema is made by the first task that writes, as in a
     fresh install."""
-    metadata = create_pg_database(pg_server, "mltrace_reliability_airflow")
+    metadata = airflow_metadata.database("mltrace_reliability_airflow")
     deployment = Deployment(
         tmp_path_factory.mktemp("deployment"),
         metadata_uri=metadata,
         store_conn=store_uri,
         parallelism=4,
+        copied_from=airflow_metadata.deployment.home,
         extra_env={"AIRFLOW__MLTRACE__TRACE_ALL_TASKS": "True", "AIRFLOW__MLTRACE__TIMEOUT": "3"},
     )
     try:

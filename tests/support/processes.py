@@ -66,20 +66,38 @@ def start_api_server(log_path: Path, port: int, env: dict[str, str] | None = Non
 def stop_server(server: subprocess.Popen, grace: float = 30) -> None:
     """End a process started with ``start_new_session=True`` and its whole group: SIGTERM, then SIGKILL
     after ``grace`` seconds, then SIGKILL to any child (a task process) that outlived its parent."""
+    stop_servers([server], grace)
+
+
+def stop_servers(servers: list[subprocess.Popen], grace: float = 30) -> None:
+    """:func:`stop_server` for several groups at once, signalled in the order given and then waited for
+    together: a deployment's services each take seconds to shut down, and one after the other that was
+    a minute of every test module's teardown."""
+
+    def signal_all(sig: signal.Signals, procs: list[subprocess.Popen]) -> None:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait_all(procs: list[subprocess.Popen], timeout: float) -> list[subprocess.Popen]:
+        deadline = time.monotonic() + timeout
+        left = []
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                left.append(proc)
+        return left
+
+    left = list(servers)
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
+        signal_all(sig, left)
+        left = wait_all(left, wait)
+        if not left:
             break
-        except subprocess.TimeoutExpired:
-            continue
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    signal_all(signal.SIGKILL, list(servers))  # children (task processes) that outlived their parent
 
 
 class HungServer:

@@ -23,11 +23,13 @@ def pg_admin_engine():
     )
 
 
-def create_pg_database(admin_uri: str, prefix: str = "mltrace_test") -> str:
+def create_pg_database(admin_uri: str, prefix: str = "mltrace_test", template: str | None = None) -> str:
+    """A new database; with ``template`` (a URI of this server), a copy of that database."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
     engine = pg_admin_engine()
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     engine.dispose()
     return PG_ADMIN_URI.rsplit("/", 1)[0] + "/" + name
 
