@@ -151,9 +151,11 @@ def _with_openlineage_id(
     """Every run gets one OpenLineage run id: its own (an Airflow try's, an ingested run's), else -- for a run
     known only to mltrace -- the one derived from its key and start (:func:`olids.run_id_of_key`), the id
     its exports and emissions carry, so a run exported and ingested again is recognised as itself."""
-    if external is not None and (external.openlineage_run_id is not None or external.dag_id is not None):
+    if external is None:  # the common case, built directly (dataclasses.replace costs as much as the id)
+        return ExternalIdentity(openlineage_run_id=olids.run_id_of_key(key, start))
+    if external.openlineage_run_id is not None or external.dag_id is not None:
         return external
-    return replace(external or ExternalIdentity(), openlineage_run_id=olids.run_id_of_key(key, start))
+    return replace(external, openlineage_run_id=olids.run_id_of_key(key, start))
 
 
 def _pointer_rows(rows: Iterable[object]) -> tuple[tuple[str, str | None, str | None], ...]:
@@ -162,7 +164,10 @@ def _pointer_rows(rows: Iterable[object]) -> tuple[tuple[str, str | None, str | 
         if not isinstance(row, (tuple, list)) or len(row) != 3:
             raise InvalidInputError("a pointer row is (name, version, type)")
         name, version, ptype = row
-        name = valid.name(naming.canonical(valid.name(name, "pointer name")), "pointer name")
+        given = valid.name(name, "pointer name")
+        name = naming.canonical(given)
+        if name is not given:  # respelled: the canonical form is checked too
+            name = valid.name(name, "pointer name")
         ptype = valid.name(ptype, "pointer type", 64) if ptype is not None else None
         version = valid.version(version)
         if name in checked:  # two spellings of one pointer, or one named twice: what either says is kept
