@@ -44,13 +44,14 @@ demo-plain: install
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace recent --limit 6
 	cd $(DEMO) && MLTRACE_HOME=$(CURDIR)/$(DEMO) ../$(BIN)/mltrace trace data/predictions/churn_scores.csv
 
-# The whole suite, as CI runs it, each test once: the linters, the manual in strict mode, the fast group
-# in random order on both cores (it must not depend on the order tests run in), then everything else
-# (Airflow, PostgreSQL, servers, the browser) in file order, so its slow servers start predictably.
+# The whole suite, as CI runs it, each test once: the linters, the manual in strict mode, every test that
+# starts no process of its own (SQLite and PostgreSQL: each xdist worker has its own databases) in random
+# order on both cores (it must not depend on the order tests run in), then everything else (Airflow,
+# servers, the browser) in file order, so its slow servers start predictably.
 FAST := -m "not slow and not airflow and not postgres" -p randomly -n 2 -q
 test: install chromium lint docs
-	$(BIN)/pytest $(FAST)
-	$(BIN)/pytest -m "slow or airflow or postgres"
+	$(BIN)/pytest -m "not slow and not airflow" -p randomly -n 2 -q
+	$(BIN)/pytest -m "slow or airflow"
 
 # The inner loop: core and web app on SQLite, no Airflow processes, in random order; about a minute.
 test-fast: install
