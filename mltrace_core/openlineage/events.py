@@ -251,12 +251,10 @@ def _datasets(data: dict[str, Any], key: str) -> tuple[Pointer, ...]:
 def _dataset(item: Any, where: str) -> Pointer:
     if not isinstance(item, dict):
         raise InvalidEventError(where, f"a dataset is an object, not {_kind(item)}")
-    namespace = _string(item.get("namespace"), f"{where}.namespace")
-    name = _string(item.get("name"), f"{where}.name")
-    try:
-        pointer = valid.name(pointer_of_dataset(namespace, name), "pointer name")
-    except InvalidInputError as exc:
-        raise InvalidEventError(f"{where}.name", str(exc)) from None
+    namespace, name = item.get("namespace"), item.get("name")
+    pointer = _POINTERS.get((namespace, name)) if type(namespace) is str and type(name) is str else None
+    if pointer is None:
+        pointer = _pointer(namespace, name, where)
     facets = _object(item, "facets", f"{where}.facets")
     version = _object(facets, "version", f"{where}.facets.version").get("datasetVersion")
     if version is not None:
@@ -267,6 +265,27 @@ def _dataset(item: Any, where: str) -> Pointer:
         except InvalidInputError as exc:
             raise InvalidEventError(f"{where}.facets.version.datasetVersion", str(exc)) from None
     return Pointer(pointer, version)
+
+
+def _pointer(namespace: Any, name: Any, where: str) -> str:
+    """The pointer of a dataset named for the first time (lately): checked, named, remembered."""
+    namespace = _string(namespace, f"{where}.namespace")
+    name = _string(name, f"{where}.name")
+    try:
+        pointer = valid.name(pointer_of_dataset(namespace, name), "pointer name")
+    except InvalidInputError as exc:
+        raise InvalidEventError(f"{where}.name", str(exc)) from None
+    if len(_POINTERS) >= _POINTERS_KEPT:
+        _POINTERS.clear()
+    _POINTERS[namespace, name] = pointer
+    return pointer
+
+
+# (namespace, name) -> pointer of the datasets seen lately: a dataset is named by every event of every run
+# that reads or writes it, and checking and naming it again was a tenth of ingestion's time. Only names
+# that passed are kept (a pure function of the two strings), so the cache changes no answer.
+_POINTERS: dict[tuple[str, str], str] = {}
+_POINTERS_KEPT = 100_000
 
 
 def _parent(facet: Any) -> Parent | None:

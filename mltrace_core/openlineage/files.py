@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,11 +101,26 @@ def _values(where: str, value: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _decode(text: str) -> Any:
+    if _orjson is not None and not _LONG_NUMBER.search(text):
+        try:
+            return _orjson.loads(text)  # ~4x faster than json; the same value, else it refuses
+        except _orjson.JSONDecodeError:
+            pass  # json.loads decides (and says why): NaN, lone surrogates, numbers beyond a double
     try:
         return json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         reason = str(exc) or type(exc).__name__
         return Malformed(f"not JSON: {reason[:200]}")
+
+
+try:  # installed with the airflow extra; the core stands alone without it
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the test environment has it
+    _orjson = None  # type: ignore[assignment]
+
+# orjson reads an integer beyond 64 bits as a float where json keeps it exact (a datasetVersion of 20 digits
+# would name another version): such texts are left to json.
+_LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _no_constant(name: str) -> Any:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from mltrace_core import validation as valid
 from mltrace_core.formats import ABORTED, FAILED, RUNNING, SUCCESS
 from mltrace_core.openlineage.events import AirflowTry, Parent, Pointer, RunEvent
 from mltrace_core.records import ExternalIdentity
@@ -64,11 +65,7 @@ class RunState:
     def key(self) -> str:
         """The run's idempotency key: an Airflow try's (the same as a traced operator's or the listener's)
         or ``openlineage:<run id>``."""
-        if self.airflow is not None:
-            key = self.identity.key
-            if key is not None:
-                return key
-        return KEY_PREFIX + self.run_id
+        return key_of(self.run_id, self.airflow[1] if self.airflow else None)
 
     @property
     def component(self) -> str:
@@ -108,20 +105,25 @@ class RunState:
                     mine[name] = version
         status = self.status
         end = self.end[1] if self.end else self.last
+        error = self.error[1] if self.error and status in (FAILED, ABORTED) else None
+        # Built checked, not re-checked (RunRecord.checked was a fifth of a batch's Python time): every
+        # field comes from events.parse, which applied the same limits (names, versions, ids, UTC times),
+        # or from a row already stored; only the error message is free text. tests/core/test_ol_fast.py
+        # holds this record equal to its .checked() for any events.
         return RunRecord(
             key=key or self.key,
             component=self.component,
             start=self.began,
             end=max(end, self.began),
             status=status,
-            error=self.error[1] if self.error and status in (FAILED, ABORTED) else None,
+            error=None if error is None else valid.text(error, "error", truncate=True),
             external=self.identity,
             component_tags=(self.airflow[1].dag_id,) if self.airflow else (),
             inputs=tuple((n, v, None) for n, v in sorted(inputs.items())) if pointers else (),
             outputs=tuple((n, v, None) for n, v in sorted(outputs.items()))
             if pointers and status in (SUCCESS, RUNNING)
             else (),
-        ).checked()
+        )
 
     def datasets(self) -> tuple[dict[str, str | None], dict[str, str | None]]:
         """(inputs, outputs) as pointer -> version."""
@@ -129,6 +131,16 @@ class RunState:
             {n: v for n, (v, _) in self.inputs.items()},
             {n: v for n, (v, _) in self.outputs.items()},
         )
+
+
+def key_of(run_id: str, airflow: AirflowTry | None) -> str:
+    """The idempotency key of OpenLineage run ``run_id``, an Airflow try if ``airflow`` names one."""
+    if airflow is not None:
+        a = airflow
+        key = ExternalIdentity(a.dag_id, a.run_id, a.task_id, a.try_number, a.map_index).key
+        if key is not None:
+            return key
+    return KEY_PREFIX + run_id
 
 
 def merge(state: RunState | None, event: RunEvent) -> RunState:
