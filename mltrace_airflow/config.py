@@ -144,11 +144,13 @@ OPTIONS: tuple[Option, ...] = (
         "string",
         "warn",
         "What a traced task try (traced operators and the trace-every-task listener) does when it reads a "
-        "flagged input (a pointer flagged as a whole, or the flagged version of it the try reads): "
+        "flagged input (a pointer flagged as a whole, or the flagged version of it the try reads) or one "
+        "made from flagged data (a flag in the input's lineage): "
         "``ignore``; ``warn``, a warning naming each flag (target, who, when, why) in the task log and in "
         "the run's notes; ``fail``, the try fails before the task's code runs, with an error naming the "
         "flags, and its run is logged as failed with that reason (the listener cannot stop a task: it "
-        "warns). The check is one indexed query within ``timeout``; if the store cannot answer, the try "
+        "warns). The check is one store statement (one index probe when nothing is flagged) within "
+        "``timeout``; if the store cannot answer, the try "
         "goes on with a warning.",
         example="fail",
     ),

@@ -25,21 +25,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, false, literal, or_, select, true, union_all
+from sqlalchemy import TextClause, and_, false, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core import addresses
+from mltrace_core import flags as flag_sql
+from mltrace_core.flags import flagged_names
 from mltrace_core.formats import SUCCESS, when
 from mltrace_core.models import (
     component_tags,
     components,
-    flags,
-    pointers,
     run_dependencies,
-    run_inputs,
-    run_outputs,
     run_tests,
     runs,
 )
@@ -147,7 +146,7 @@ def _reasons(
         return [CheckReason(NO_RUN, None, f"nothing has written {where.address}: no trace to check")]
     found: list[CheckReason] = []
     ids = [n.run.id for n in trace.nodes]
-    for run_id, pointer, version in _flagged(session, ids):
+    for run_id, pointer, version in _flagged(session, trace):
         at = f" version {version}" if version else ""
         found.append(CheckReason(FLAGGED, run_id, f"{pointer}{at} is flagged"))
     for node in trace.nodes:
@@ -182,13 +181,17 @@ def _reasons(
     return sorted(found, key=lambda r: (order[r.check], r.run or 0, r.message))
 
 
-def _flagged(
-    session: Session, ids: list[int], sides: tuple[str, ...] = ("input", "output")
-) -> list[tuple[int, str, str | None]]:
-    """(run, pointer, version) for every flagged pointer the runs read or wrote (the partial index on
-    flagged pointers keeps this to the few flagged ones)."""
+def _flagged(session: Session, trace: Trace) -> list[tuple[int, str, str | None]]:
+    """(run, pointer, version) for every read or write of a trace's runs that an active flag reaches.
+
+    The trace's runs already name their inputs and outputs: only those that read or wrote a flagged pointer
+    (the partial index of flagged names: usually none) are asked about, not the whole trace again."""
+    names = set(flagged_names(session))
+    if not names:
+        return []
+    touched = [n.run.id for n in trace.nodes if not names.isdisjoint(n.run.inputs + n.run.outputs)]
     return sorted(
-        {(run, name, version) for run, name, version, _ in flagged_pointers(session, ids, sides)},
+        {(run, name, version) for run, name, version, _ in flagged_pointers(session, touched)},
         key=lambda r: (r[0], r[1], r[2] or ""),
     )
 
@@ -196,35 +199,43 @@ def _flagged(
 def flagged_pointers(
     session: Session, ids: Iterable[int], sides: tuple[str, ...] = ("input", "output")
 ) -> list[tuple[int, str, str | None, str]]:
-    """(run, pointer, version, "input" | "output") for every flagged pointer or version the runs ``ids``
-    read or wrote: the one place that says what counts as reading or writing flagged data for the gate and
-    the tab. An active flag on the pointer covers every version; one on a version, that version (a read
-    or write without a version is not matched by a version flag: which version it was is unknown).
-    ``pointers.flagged`` (a partial index) narrows the join to the few flagged pointers first."""
+    """(run, pointer, version, "input" | "output") for every read or write of the runs ``ids`` that an
+    active flag reaches, by the one definition of :func:`mltrace_core.flags.reaches` (a pointer flag:
+    every read and write; a version flag: that version, an unversioned read counting as the version its
+    producer wrote -- the version given here). What the gate and the tab mark; ``pointers.flagged``
+    (a partial index) narrows the join to the few flagged pointers first."""
     wanted = list(ids)
     if not wanted:
         return []
-    dialect = dialect_of(session)
-    tables = {"input": run_inputs, "output": run_outputs}
-    parts = [
-        select(table.c.run_id, pointers.c.name, table.c.version, literal(side))
-        .join(pointers, pointers.c.id == table.c.pointer_id)
-        .join(
-            flags,
-            and_(
-                flags.c.pointer_id == pointers.c.id,
-                flags.c.unflagged_at.is_(None),
-                or_(flags.c.version.is_(None), flags.c.version == table.c.version),
-            ),
-        )
-        .where(pointers.c.flagged == true(), id_in(dialect, table.c.run_id))
-        .distinct()
-        for side, table in tables.items()
-        if side in sides
-    ]
-    rows = session.execute(union_all(*parts), _bind_ids(session, wanted)).all()
+    rows = session.execute(_flagged_sql(dialect_of(session), sides), _bind_ids(session, wanted)).all()
     found = {(int(r[0]), str(r[1]), r[2], str(r[3])) for r in rows}
     return sorted(found, key=lambda r: (r[0], r[1], r[2] or "", r[3]))
+
+
+_READ = flag_sql.read_version("i.version", flag_sql.linked_producer("i"), "i.pointer_id")
+
+
+@cache
+def _flagged_sql(dialect: str, sides: tuple[str, ...]) -> TextClause:
+    ids = (
+        "= ANY(CAST(:ids AS BIGINT[]))"
+        if dialect == "postgresql"
+        else "IN (SELECT value FROM json_each(:ids))"
+    )
+    flagged = "p.flagged" if dialect == "postgresql" else "p.flagged = 1"
+    parts = {
+        "input": f"""
+            SELECT i.run_id, p.name, {_READ}, 'input' FROM run_inputs i
+            JOIN pointers p ON p.id = i.pointer_id AND {flagged}
+            WHERE i.run_id {ids}
+              AND EXISTS (SELECT 1 FROM flags f WHERE {flag_sql.reaches("f", "i.pointer_id", _READ)})""",
+        "output": f"""
+            SELECT o.run_id, p.name, o.version, 'output' FROM run_outputs o
+            JOIN pointers p ON p.id = o.pointer_id AND {flagged}
+            WHERE o.run_id {ids}
+              AND EXISTS (SELECT 1 FROM flags f WHERE {flag_sql.reaches("f", "o.pointer_id", "o.version")})""",
+    }
+    return text(" UNION ".join(parts[side] for side in ("input", "output") if side in sides))
 
 
 class LineageMarks(NamedTuple):

@@ -5,9 +5,15 @@ included) or on one version of it (one some run wrote: a flag on an unknown vers
 Flagging again adds a record; unflagging ends the active records of exactly the target named (``NAME@V``:
 the flags on that version; ``NAME``: every flag on the pointer), never deletes them, so the history stays.
 
+What a flag reaches is defined once, as SQL (:func:`reaches`, :func:`read_version`), and embedded by every
+statement that asks: the check of a try's inputs (:func:`flags_on`), the gate and the tab's marks
+(:func:`mltrace_core.checks.flagged_pointers`). A flag on a pointer reaches every read and write of it; a
+flag on version V, a read or write of V, where an unversioned read got what its producer (by the lineage
+rule) wrote.
+
 ``pointers.flagged`` is a cache of "has an active flag", kept here and nowhere else: its partial index
-holds only the few flagged pointers, so the check of a task try's inputs (:func:`flags_on`) is one index
-probe per input name even in a store of millions of pointers.
+holds only the few flagged pointers, so "is anything flagged at all" is one index probe even in a store of
+millions of pointers -- all the check of a try costs when nothing is.
 
 ``review`` ranks the runs common to the traces of the active flags: a pointer flag's trace starts at the
 pointer's latest writer, a version flag's at that version's writer.
@@ -16,17 +22,33 @@ pointer's latest writer, a version flag's at that version's writer.
 from __future__ import annotations
 
 import getpass
-from typing import Any, cast
+import json
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Update, and_, bindparam, exists, func, select, true, update
+from sqlalchemy import (
+    CursorResult,
+    TextualSelect,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from mltrace_core import lineage, rule
 from mltrace_core.addresses import resolve
 from mltrace_core.errors import InvalidInputError, NotFoundError
 from mltrace_core.lineage import latest_writer, shared_runs
-from mltrace_core.models import flags, pointers, run_outputs, utcnow
+from mltrace_core.models import UTCDateTime, flags, pointers, run_outputs, utcnow
 from mltrace_core.naming import canonical
-from mltrace_core.queries import load_runs
+from mltrace_core.queries import dialect_of, load_runs
 from mltrace_core.records import FlagRecord, Review
 
 _COLUMNS = (
@@ -121,57 +143,150 @@ def history(session: Session, pointer: str | None = None, active_only: bool = Fa
     return [FlagRecord(*row) for row in session.execute(query)]
 
 
-def flags_on(session: Session, inputs: list[tuple[str, str | None]]) -> list[FlagRecord]:
-    """The active flags that reach what a run reads: ``inputs`` are (pointer name, version or None).
-
-    A pointer flag reaches every read of the pointer; a version flag, a read of that version -- and an
-    unversioned read while that version is the pointer's latest (what the read gets, by the lineage
-    rule). One lookup in the partial index of flagged names when no input is flagged (the usual case);
-    else one more for their active flags, and one probe per such pointer read unversioned that has
-    version flags."""
-    wanted: dict[str, set[str | None]] = {}
-    for name, version in inputs:
-        wanted.setdefault(canonical(name), set()).add(version)
-    if not wanted:
-        return []
-    # Two steps, so that each is an index lookup whatever the planner thinks of a join: the few flagged
-    # pointers among the names read (the partial index on flagged names), then their active flags.
-    hit = dict(
-        session.execute(
-            select(pointers.c.id, pointers.c.name).where(
-                pointers.c.flagged == true(), pointers.c.name.in_(bindparam("names", expanding=True))
-            ),
-            {"names": sorted(wanted)},
-        ).all()
+def reaches(flag: str, pointer: str, version: str) -> str:
+    """SQL: the active flag ``flag`` (an alias of ``flags``) reaches a read or write of the pointer with id
+    ``pointer`` at version ``version`` (SQL expressions; NULL: no known version). THE definition of what
+    a flag reaches, for every check (a try's inputs, the gate, the tab's marks): a flag on the pointer
+    reaches every read and write of it; a flag on version V, a read or write of V -- where a read's
+    version is :func:`read_version` (an unversioned read got what its producer wrote), and an unversioned
+    write's is unknown, so no version flag reaches it."""
+    return (
+        f"{flag}.pointer_id = {pointer} AND {flag}.unflagged_at IS NULL"
+        f" AND ({flag}.version IS NULL OR {flag}.version = {version})"
     )
-    if not hit:
+
+
+def read_version(version: str, producer: str, pointer: str) -> str:
+    """SQL: the version a read of ``pointer`` got: the version it names, else the one its producer (by
+    the lineage rule, :mod:`mltrace_core.rule`) wrote; NULL when neither is known."""
+    return (
+        f"COALESCE({version}, (SELECT w.version FROM run_outputs w"
+        f" WHERE w.run_id = {producer} AND w.pointer_id = {pointer}))"
+    )
+
+
+def linked_producer(read: str) -> str:
+    """SQL: the producer a stored read ``read`` (an alias of ``run_inputs``) is linked to, or NULL."""
+    return (
+        f"(SELECT d.producer_run_id FROM run_dependencies d"
+        f" WHERE d.consumer_run_id = {read}.run_id AND d.pointer_id = {read}.pointer_id)"
+    )
+
+
+class FlagHit(NamedTuple):
+    """An active flag that reaches what a try is about to read: ``run`` is ``None`` when the try reads the
+    flagged data itself, else the run in its inputs' lineage that read or wrote it (``component`` its)."""
+
+    flag: FlagRecord
+    run: int | None = None
+    component: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.flag.target
+
+    def describe(self) -> str:
+        """One line for a task log or a run's notes."""
+        if self.run is None:
+            return self.flag.describe()
+        return f"{self.flag.describe()} (upstream: read or written by run {self.run}, {self.component})"
+
+
+# The inputs of a try, bound as one JSON parameter: [{"name": ..., "version": ...}, ...].
+_INPUTS = {
+    "postgresql": "SELECT x.name, x.version FROM json_to_recordset(CAST(:inputs AS json)) AS x(name text, version text)",
+    "sqlite": "SELECT json_extract(j.value, '$.name') AS name, json_extract(j.value, '$.version') AS version"
+    " FROM json_each(:inputs) AS j",
+}
+_FLAGGED = {"postgresql": "p.flagged", "sqlite": "p.flagged = 1"}
+
+
+# Is anything flagged at all: one probe of the partial index of flagged pointers, and all a try's check
+# costs in a store where nothing is (a statement small enough that planning it costs nothing either).
+_ANY_FLAGGED = select(exists().where(pointers.c.flagged == true()))
+
+
+@cache
+def _flags_on_sql(dialect: str) -> TextualSelect:
+    # Asked only when some pointer is flagged (flags_on probes that first). The runs the try
+    # will be linked to (the lineage rule, as of now), their upstream lineage, and every active flag
+    # reaching one of the try's own reads or a read or write of one of those runs. The walk goes only
+    # through runs that ended at or after `oldest`, the first write or read of any flagged pointer (a
+    # few index probes, one per flagged pointer): a run that ended before can neither have read nor
+    # written flagged data, nor can anything upstream of it, which ended earlier still.
+    sql = f"""
+        WITH RECURSIVE
+        reads(pointer_id, version) AS (
+            SELECT q.id, x.version FROM ({_INPUTS[dialect]}) AS x JOIN pointers q ON q.name = x.name
+        ),
+        linked(pointer_id, version, producer) AS (
+            SELECT r.pointer_id, r.version, {rule.producer("r", ":now", "0")} FROM reads r
+        ),
+        oldest(at) AS (
+            SELECT MIN(b.at) FROM (
+                SELECT (SELECT MIN(o.end_ts) FROM run_outputs o WHERE o.pointer_id = p.id) AS at
+                FROM pointers p WHERE {_FLAGGED[dialect]}
+                UNION ALL
+                SELECT (SELECT MIN(i.start_ts) FROM run_inputs i WHERE i.pointer_id = p.id)
+                FROM pointers p WHERE {_FLAGGED[dialect]}
+            ) AS b
+        ),
+        reach(run_id) AS (
+            SELECT l.producer FROM linked l
+            JOIN run_outputs w ON w.run_id = l.producer AND w.pointer_id = l.pointer_id
+            WHERE w.end_ts >= (SELECT at FROM oldest)
+            UNION
+            SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
+            JOIN run_outputs w ON w.run_id = d.producer_run_id AND w.pointer_id = d.pointer_id
+            WHERE w.end_ts >= (SELECT at FROM oldest)
+        ),
+        hits(run_id, flag_id) AS (
+            SELECT NULL, f.id FROM linked l
+            JOIN flags f ON {reaches("f", "l.pointer_id", read_version("l.version", "l.producer", "l.pointer_id"))}
+            UNION
+            SELECT i.run_id, f.id FROM reach r JOIN run_inputs i ON i.run_id = r.run_id
+            JOIN flags f ON {reaches("f", "i.pointer_id", read_version("i.version", linked_producer("i"), "i.pointer_id"))}
+            UNION
+            SELECT o.run_id, f.id FROM reach r JOIN run_outputs o ON o.run_id = r.run_id
+            JOIN flags f ON {reaches("f", "o.pointer_id", "o.version")}
+        )
+        SELECT h.run_id, c.name, p.name, f.version, f.reason, f.flagged_by, f.flagged_at, f.id
+        FROM hits h JOIN flags f ON f.id = h.flag_id JOIN pointers p ON p.id = f.pointer_id
+        LEFT JOIN component_runs cr ON cr.id = h.run_id LEFT JOIN components c ON c.id = cr.component_id
+        """
+    if dialect == "postgresql":
+        # Walk the indexes (see lineage.INDEX_WALK), in the same round trip; the settings end with the
+        # read transaction this is the last statement of (Store.flags_on).
+        sql = f"{lineage.INDEX_WALK}; {sql}"
+    return text(sql).bindparams(bindparam("now", type_=UTCDateTime())).columns(flagged_at=UTCDateTime())
+
+
+def flags_on(
+    session: Session, inputs: list[tuple[str, str | None]], now: datetime | None = None
+) -> list[FlagHit]:
+    """The active flags that reach what a try about to run reads -- ``inputs``, (pointer name, version or
+    None) pairs -- or what those inputs were made from (the runs the try will be linked to by the lineage
+    rule, and their whole upstream lineage): a bad raw export makes the model trained on it bad, and the
+    predictions scored with that model. Which reads and writes a flag reaches: :func:`reaches` (an
+    unversioned input reads the version its producer wrote, the latest). One flag is reported once, on
+    the try's own read if it is one, else on the latest run of the lineage that touched it.
+
+    Where no pointer is flagged, one probe of the partial index of flagged pointers; else one statement
+    more, whose walk goes no further back than the oldest flagged data."""
+    wanted = [{"name": canonical(name), "version": version} for name, version in inputs]
+    if not wanted or not session.execute(_ANY_FLAGGED).scalar():
         return []
-    rows = session.execute(
-        select(flags.c.pointer_id, *_COLUMNS)
-        .join(pointers, pointers.c.id == flags.c.pointer_id)
-        .where(flags.c.pointer_id.in_(bindparam("ids", expanding=True)), flags.c.unflagged_at.is_(None))
-        .order_by(pointers.c.name, flags.c.flagged_at, flags.c.id),
-        {"ids": sorted(hit)},
-    ).all()
-    latest: dict[int, str | None] = {}
-    found = []
-    for pid, *record in rows:
-        name, version = record[0], record[1]
-        read = wanted[name]
-        if version is not None and None in read and pid not in latest:
-            latest[pid] = _latest_version(session, pid)
-        if version is None or version in read or (None in read and latest.get(pid) == version):
-            found.append(FlagRecord(*record))
-    return found
-
-
-def _latest_version(session: Session, pid: int) -> str | None:
-    return session.execute(
-        select(run_outputs.c.version)
-        .where(run_outputs.c.pointer_id == pid)
-        .order_by(run_outputs.c.end_ts.desc(), run_outputs.c.run_id.desc())
-        .limit(1)
-    ).scalar()
+    params = {"inputs": json.dumps(wanted), "now": now or utcnow()}
+    rows = session.execute(_flags_on_sql(dialect_of(session)), params).all()
+    best: dict[int, FlagHit] = {}
+    order: dict[int, tuple[str, datetime, int]] = {}
+    for run, component, name, version, reason, by, at, fid in rows:
+        hit = FlagHit(FlagRecord(name, version, reason, by, at, None), run, component)
+        old = best.get(fid)
+        if old is None or (old.run is not None and (run is None or run > old.run)):
+            best[fid] = hit
+        order[fid] = (name, at, fid)
+    return [best[fid] for fid in sorted(best, key=lambda f: (best[f].run is not None, order[f]))]
 
 
 def _version_writer(session: Session, pid: int, version: str) -> int | None:
@@ -183,10 +298,26 @@ def _version_writer(session: Session, pid: int, version: str) -> int | None:
     ).scalar()
 
 
-def review(session: Session) -> Review:
-    """The flagged pointers, every flag record (history included), and the runs in the traces of the
-    active flags, most common first (the likely culprits). One trace per distinct start run."""
-    records = history(session)
+def recent(session: Session, limit: int) -> list[FlagRecord]:
+    """The ``limit`` most recent flag records, newest first: a walk down the primary key (ids grow with
+    time), however long the history."""
+    query = (
+        select(*_COLUMNS)
+        .join(pointers, pointers.c.id == flags.c.pointer_id)
+        .order_by(flags.c.id.desc())
+        .limit(limit)
+    )
+    return [FlagRecord(*row) for row in session.execute(query)]
+
+
+def review(session: Session, limit: int | None = None) -> Review:
+    """The flagged pointers, the flag records (history included), and the runs in the traces of the
+    active flags, most common first (the likely culprits). One trace per distinct start run.
+
+    ``limit`` (a page): only the ``limit`` most recent flag records (newest first) and the ``limit`` most
+    common runs are loaded, so a long history or a huge trace costs a page what it shows; ``None`` (the
+    CLI, the JSON API): every record, by pointer name then time, and every run."""
+    records = history(session) if limit is None else recent(session, limit)
     targets = session.execute(
         select(flags.c.pointer_id, flags.c.version)
         .join(pointers, pointers.c.id == flags.c.pointer_id)
@@ -200,6 +331,8 @@ def review(session: Session) -> Review:
         if start is not None:
             starts[start] = None
     counts = shared_runs(session, list(starts))
+    if limit is not None:
+        counts = counts[:limit]
     loaded = load_runs(session, [r for r, _ in counts])
     return Review(
         flagged=tuple(flagged_names(session)),

@@ -37,6 +37,7 @@ from mltrace_core.config import get_db_uri, normalize_uri, redact_uri, store_fin
 from mltrace_core.entities.component import Component
 from mltrace_core.entities.component_run import ComponentRun
 from mltrace_core.errors import InvalidInputError, InvalidTypeError, MltraceError, StoreUnavailableError
+from mltrace_core.flags import FlagHit
 from mltrace_core.openlineage import ingest as ol_ingest
 from mltrace_core.openlineage.events import Event
 from mltrace_core.openlineage.ingest import IngestResult
@@ -294,8 +295,10 @@ class Store:
         name = None if pointer is None else valid.name(pointer, "pointer name")
         return self._read(flags.history, name, active_only)
 
-    def flags_on(self, inputs: Iterable[tuple[str, str | None]]) -> list[FlagRecord]:
-        """The active flags reaching ``inputs``: (pointer name, version or None) pairs (one indexed query)."""
+    def flags_on(self, inputs: Iterable[tuple[str, str | None]]) -> list[FlagHit]:
+        """The active flags reaching what a try about to run reads, ``inputs`` ((pointer name, version or
+        None) pairs), or what those were made from (their lineage); see :func:`mltrace_core.flags.flags_on`.
+        One statement; one index probe when nothing is flagged."""
         pairs = [(valid.name(n, "pointer name"), valid.version(v)) for n, v in inputs]
         return self._read(flags.flags_on, pairs)
 
@@ -548,8 +551,10 @@ class Store:
     def get_tags(self) -> list[str]:
         return self._read(catalog.list_tags)
 
-    def review_flagged_outputs(self) -> Review:
-        return self._read(flags.review)
+    def review_flagged_outputs(self, limit: int | None = None) -> Review:
+        """Flagged outputs, flag records and the likely culprits (see :func:`mltrace_core.flags.review`);
+        ``limit``: the most recent records and most common runs only, for a page."""
+        return self._read(flags.review, None if limit is None else valid.limit(limit))
 
 
 def _write_judged(session: Session, record: RunRecord) -> fastlog.Logged:

@@ -9,9 +9,12 @@
   logged as failed with that error. The listener cannot stop a task (Airflow swallows a listener's
   exceptions), so for tries it traces ``fail`` warns.
 
-The check is one indexed store query (:meth:`mltrace_core.Store.flags_on`) for the inputs known before the
-try runs (declared inputs and inlets); inputs added at run time (``RunHandle``, hook lineage) are checked
-when the try ends, for the warning only. It is a lineage side effect like any other: bounded by
+What a flagged input is: an input the flag reaches (the pointer, or the flagged version of it the try
+reads: an unversioned input reads the latest), or one made from flagged data -- a flag reaching a run in
+the input's lineage, so a batch scored with a model trained on a flagged export is stopped too. The check
+is one store statement (:meth:`mltrace_core.Store.flags_on`; one index probe when nothing is flagged)
+for the inputs known before the try runs (declared inputs and inlets); inputs added at run time
+(``RunHandle``, hook lineage) are checked when the try ends, for the warning only. It is a lineage side effect like any other: bounded by
 ``[mltrace] timeout``, and if the store cannot answer the try goes on with a warning -- a store that is
 down never stops a pipeline.
 """
@@ -23,7 +26,8 @@ from collections.abc import Iterable
 
 from mltrace_airflow import config
 from mltrace_airflow.task.delivery import guard
-from mltrace_core import FlagRecord, IOPointer, MltraceError
+from mltrace_core import IOPointer, MltraceError
+from mltrace_core.flags import FlagHit
 
 log = logging.getLogger("mltrace_airflow")
 
@@ -39,7 +43,7 @@ def mode() -> str:
     return "warn"
 
 
-def flags_on(inputs: Iterable[IOPointer], conn_id: str | None, action: str) -> list[FlagRecord]:
+def flags_on(inputs: Iterable[IOPointer], conn_id: str | None, action: str) -> list[FlagHit]:
     """The active flags reaching ``inputs`` (``[]`` with ``ignore``, no inputs, or a store that cannot
     answer: then a warning, and the try goes on)."""
     pairs = [(p.name, p.version) for p in inputs]
@@ -53,17 +57,21 @@ def flags_on(inputs: Iterable[IOPointer], conn_id: str | None, action: str) -> l
     return []
 
 
-def notes(flags: list[FlagRecord]) -> str:
+def _read(hit: FlagHit) -> str:
+    return "read a flagged input" if hit.run is None else "an input was made from flagged data"
+
+
+def notes(flags: list[FlagHit]) -> str:
     """The lines a run's notes get: one per flag."""
-    return "\n".join(f"mltrace: read a flagged input: {f.describe()}" for f in flags)
+    return "\n".join(f"mltrace: {_read(f)}: {f.describe()}" for f in flags)
 
 
-def warn(what: str, flags: list[FlagRecord]) -> None:
+def warn(what: str, flags: list[FlagHit]) -> None:
     for f in flags:
         log.warning("mltrace: %s reads a flagged input: %s", what, f.describe())
 
 
-def error(what: str, flags: list[FlagRecord]) -> FlaggedInputError:
+def error(what: str, flags: list[FlagHit]) -> FlaggedInputError:
     listed = "; ".join(f.describe() for f in flags)
     return FlaggedInputError(
         f"{what} reads flagged input{'s' if len(flags) > 1 else ''}: {listed} "

@@ -100,18 +100,101 @@ def test_the_same_start_counts_once(store, versions):
     assert {run.id: n for run, n in store.review_flagged_outputs().runs} == {versions["w2"]: 1}
 
 
-def test_flags_on_the_inputs_of_a_run(store, versions):
-    assert store.flags_on([("raw.csv", "v1")]) == []
+def test_flags_on_the_inputs_of_a_try(store, versions):
+    def on(*inputs):
+        return [(f.target, f.run) for f in store.flags_on(inputs)]
+
+    assert on(("raw.csv", "v1")) == []
     store.flag("raw.csv@v1", reason="bad")
-    assert [f.target for f in store.flags_on([("raw.csv", "v1"), ("other", None)])] == ["raw.csv@v1"]
-    assert store.flags_on([("raw.csv", "v2")]) == []  # another version
-    assert store.flags_on([("raw.csv", None)]) == []  # unversioned: reads the latest, v2
+    assert on(("raw.csv", "v1"), ("other", None)) == [("raw.csv@v1", None)]
+    assert on(("raw.csv", "v2")) == []  # another version
+    assert on(("raw.csv", None)) == []  # unversioned: reads the latest, v2
     store.flag("raw.csv@v2")
-    assert [f.target for f in store.flags_on([("raw.csv", None)])] == ["raw.csv@v2"]
+    assert on(("raw.csv", None)) == [("raw.csv@v2", None)]
     store.flag("feat1")
-    assert [f.target for f in store.flags_on([("feat1", "anything"), ("./feat1", None)])] == ["feat1"]
+    # feat1 is flagged itself, and was made from raw.csv@v1: the flag upstream names the run that read it.
+    assert on(("feat1", "anything"), ("./feat1", None)) == [("feat1", None), ("raw.csv@v1", versions["f1"])]
     store.unflag("raw.csv")
-    assert store.flags_on([("raw.csv", "v1"), ("raw.csv", None)]) == []
+    assert on(("raw.csv", "v1"), ("raw.csv", None)) == []
+
+
+def test_flags_on_reach_what_the_inputs_were_made_from(store, versions):
+    """A model trained on a flagged export is flagged data too: the check follows the inputs' lineage."""
+    store.flag("raw.csv@v1", reason="doubled rows", by="alice")
+    (hit,) = store.flags_on([("model1", None)])
+    assert (hit.target, hit.run, hit.component) == ("raw.csv@v1", versions["f1"], "featurize")
+    assert hit.describe().startswith("raw.csv@v1 flagged by alice at ") and "doubled rows" in hit.describe()
+    assert f"run {versions['f1']}, featurize" in hit.describe()
+    assert store.flags_on([("model2", None)]) == []  # made from v2
+    store.flag("feat2")
+    assert [(f.target, f.run) for f in store.flags_on([("model2", None)])] == [("feat2", versions["m2"])]
+    store.unflag_all()
+    assert store.flags_on([("model1", None), ("model2", None)]) == []
+
+
+def test_the_walk_skips_only_what_is_older_than_any_flagged_data(store, versions, log):
+    """The walk stops at runs that ended before the first write or read of any flagged pointer; data read
+    from outside (no writer in the store) counts from its first read."""
+    scored = log("score", ["model1", "external.csv"], ["scores.csv"], 30)
+    store.flag("external.csv", reason="from a vendor")
+    assert [(f.target, f.run) for f in store.flags_on([("scores.csv", None)])] == [("external.csv", scored)]
+    store.flag("raw.csv@v1")  # older: the walk now goes back to raw.csv's first write
+    assert [(f.target, f.run) for f in store.flags_on([("scores.csv", None)])] == [
+        ("external.csv", scored),
+        ("raw.csv@v1", versions["f1"]),
+    ]
+    store.unflag("external.csv")
+    store.flag("model2")  # not in the lineage of scores.csv
+    assert [(f.target, f.run) for f in store.flags_on([("scores.csv", None)])] == [
+        ("raw.csv@v1", versions["f1"])
+    ]
+
+
+@pytest.fixture
+def reads(log, versions) -> dict[str, int]:
+    """Runs reading raw.csv at v1, at v2, and unversioned while v1 then v2 was the latest."""
+    return {
+        **versions,
+        "read_v1": log("read", [("raw.csv", "v1")], [], 20),
+        "read_v2": log("read", [("raw.csv", "v2")], [], 20),
+        "unversioned_v1": log("read", ["raw.csv"], [], 5),  # linked to w1: it read v1
+        "unversioned_v2": log("read", ["raw.csv"], [], 20),  # linked to w2: it read v2
+    }
+
+
+REACHED = {  # flag -> the reads and writes of raw.csv it reaches
+    "raw.csv": {"w1", "w2", "read_v1", "read_v2", "unversioned_v1", "unversioned_v2", "f1", "f2"},
+    "raw.csv@v1": {"w1", "read_v1", "unversioned_v1", "f1"},
+    "raw.csv@v2": {"w2", "read_v2", "unversioned_v2", "f2"},
+}
+
+
+@pytest.mark.parametrize("flag", sorted(REACHED))
+def test_one_definition_of_what_a_flag_reaches(store, reads, flag):
+    """The try check (as of each read's start), the gate and the tab's marks agree, read by read."""
+    from mltrace_core import flags
+    from tests.support.timeline import at
+
+    store.flag(flag)
+    marked = {run for run, name, _version, _side in store.lineage_marks(reads.values()).flagged}
+    gated = {
+        name: {r.run for r in store.check(f"run:{rid}").reasons if r.check == "flagged"}
+        for name, rid in reads.items()
+    }
+    starts = {"read_v1": 20, "read_v2": 20, "unversioned_v1": 5, "unversioned_v2": 20, "f1": 2, "f2": 12}
+    read_as = {"read_v1": "v1", "read_v2": "v2", "f1": "v1", "f2": "v2"}
+    for name, rid in reads.items():
+        expected = name in REACHED[flag]
+        assert (rid in marked) == expected, name
+        assert (rid in gated[name]) == expected, name
+        if name in starts:  # a try reading what this run read, about to start when it did
+            with store.session() as s:
+                direct = [
+                    h
+                    for h in flags.flags_on(s, [("raw.csv", read_as.get(name))], at(starts[name]))
+                    if h.run is None
+                ]
+            assert bool(direct) == expected, name
 
 
 def test_the_cli_flags_with_a_reason_and_review_shows_the_history(store, versions):

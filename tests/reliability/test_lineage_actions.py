@@ -5,6 +5,8 @@ a "publish" task, every try traced into a PostgreSQL store. One deployment, one 
 1. the example pipeline runs (training, then the batch and the report its Assets schedule);
 2. the raw customer export's version is flagged (with a reason): the task-instance tab of a try that read
    it warns, and the gate DAG blocks "publish" (its decision is a failed run naming the flag);
+   ``churn_batch_predict``, scoring with the model trained on that export, warns (task log, run notes)
+   and, with ``on_flagged_input = fail``, fails before scoring, its runs logged failed with the reason;
 3. ``impact`` of the flagged version lists exactly the tries the lineage oracle says it reached;
 4. the export is fixed; a user who may not edit DAG runs gets 403 from the re-run action (with a valid
    CSRF token) and Airflow clears nothing; the CLI previews the same clear (Airflow's dry run);
@@ -34,7 +36,7 @@ import pytest
 import mltrace_core
 from tests.reliability import airflow_lineage
 from tests.reliability.checks import open_store, wait_for
-from tests.reliability.deployment import Deployment
+from tests.reliability.deployment import Deployment, Service
 from tests.support.airflow_server import BIN, REPO, USERS_SCRIPT
 from tests.support.stores import create_pg_database, drop_pg_database
 
@@ -134,6 +136,18 @@ def closure(lineage, start) -> set:
     return seen
 
 
+def restart_scheduler(airflow, on_flagged_input: str) -> None:
+    """The scheduler again, its task processes (the LocalExecutor's) reading ``[mltrace] on_flagged_input``
+    from their environment: each try reads it when it starts."""
+    (old,) = [s for s in airflow.services if s.name.startswith("scheduler")]
+    old.stop()
+    airflow.services.remove(old)
+    airflow.extra_env["AIRFLOW__MLTRACE__ON_FLAGGED_INPUT"] = on_flagged_input
+    airflow.services.append(
+        Service(airflow, f"scheduler-{on_flagged_input}", "scheduler", "--skip-serve-logs")
+    )
+
+
 def identity(run) -> tuple:
     e = run.external
     return (e.dag_id, e.run_id, e.task_id, e.map_index, e.try_number)
@@ -173,6 +187,44 @@ def test_flag_gate_impact_and_rerun_through_airflow(airflow):
     assert states == {"gate": "failed", "publish": "upstream_failed"}
     (decision,) = store.get_runs_for_dag_run("churn_promote", promote, "gate")
     assert decision.status == "failed" and f"{raw} version {bad.version} is flagged" in decision.notes
+
+    # 2b. The batch scores with the model trained on the flagged export: each score try warns (task log,
+    # run notes), naming the flag and the run that read it, and goes on (on_flagged_input = warn).
+    upstream = f"{raw}@{bad.version} flagged by e2e at "
+    warned = airflow.trigger("churn_batch_predict", admin)
+    airflow.wait_quiet(admin, timeout=300)  # the batch, and the report its predictions schedule
+    assert dag_run(airflow, admin, "churn_batch_predict", warned)["state"] == "success"
+    scores = store.get_runs_for_dag_run("churn_batch_predict", warned, "score")
+    assert scores and all(r.status == "success" for r in scores)
+    for r in scores:
+        assert "mltrace: an input was made from flagged data: " + upstream in r.notes, r.notes
+        assert REASON in r.notes and "(upstream: read or written by run " in r.notes
+    logs = [
+        t
+        for p, t in airflow.task_logs().items()
+        if f"run_id={warned}" in str(p) and "task_id=score" in str(p)
+    ]
+    assert len(logs) == len(scores) and all("reads a flagged input: " + upstream in t for t in logs)
+
+    # 2c. With on_flagged_input = fail, the batch fails before scoring: no score written, each score run
+    # logged failed with the reason; merge_predictions never runs.
+    restart_scheduler(airflow, "fail")
+    stopped = airflow.trigger("churn_batch_predict", admin)
+    wait_for(lambda: ended(airflow, admin, "churn_batch_predict", stopped), 240, "the stopped batch", airflow)
+    airflow.wait_quiet(admin, timeout=300)
+    states = {
+        (t["task_id"], t["map_index"]): t["state"]
+        for t in airflow.task_instances(admin, "churn_batch_predict", stopped)
+    }
+    assert {s for (task, _), s in states.items() if task == "score"} == {"failed"}, states
+    assert states[("merge_predictions", -1)] == "upstream_failed", states
+    assert not (data / "predictions" / stopped).exists()  # nothing scored
+    failed = store.get_runs_for_dag_run("churn_batch_predict", stopped, "score")
+    assert failed and all(r.status == "failed" and r.outputs == () for r in failed)
+    for r in failed:
+        assert r.error.startswith("FlaggedInputError: task score reads flagged input: "), r.error
+        assert upstream in r.error and REASON in r.error
+    restart_scheduler(airflow, "warn")
 
     # 3. Impact: exactly the tries the lineage oracle reaches from the flagged version's writer.
     lineage = airflow_lineage.read(store)
