@@ -31,9 +31,9 @@ from mltrace_airflow.compat import (
     GetUserDep,
     get_auth_manager,
 )
-from mltrace_airflow.web import auth
+from mltrace_airflow.web import auth, deps
 from mltrace_airflow.web.deps import StoreDep
-from mltrace_core import InvalidInputError, Store, rerun
+from mltrace_core import InvalidInputError, Store, impact, rerun
 
 router = APIRouter()
 RERUN_DENIED = "Re-running task instances needs the permission to edit the DAG's runs in Airflow."
@@ -86,6 +86,7 @@ def _clear(request: Request, plan: list[PlannedRun], dry_run: bool) -> list[Any]
 
 
 REVIEW_IMPACT_RUNS = 20  # downstream runs the review page lists per flagged output (the impact page has all)
+REVIEW_IMPACTS = 10  # flagged outputs whose impact the review page shows
 
 
 class FlagImpact(NamedTuple):
@@ -94,13 +95,38 @@ class FlagImpact(NamedTuple):
     live: int  # of the runs listed, how many still have live outputs
 
 
-def flag_impacts(store: Store, review: Any) -> list[FlagImpact]:
-    """The impact of every active flag of the review, one per target, for the review page."""
+def flag_impacts(store: Store) -> tuple[list[FlagImpact], int]:
+    """The impact of the first :data:`REVIEW_IMPACTS` active flag targets, for the review page, and how
+    many more there are (each impact is a walk: a page does a bounded number of them)."""
+    targets = list(dict.fromkeys(f.target for f in store.flags(active_only=True)))
     out = []
-    for target in dict.fromkeys(f.target for f in review.flags if f.active):
+    for target in targets[:REVIEW_IMPACTS]:
         impact = store.impact(target, limit=REVIEW_IMPACT_RUNS)
         out.append(FlagImpact(target, impact, sum(1 for _, live in impact.runs if live)))
-    return out
+    return out, max(0, len(targets) - REVIEW_IMPACTS)
+
+
+@router.get("/impact", response_class=HTMLResponse)
+def impact_page(
+    request: Request,
+    store: StoreDep,
+    user: GetUserDep,
+    address: str,
+    after: str | None = None,
+    limit: str | None = None,
+):
+    """Everything ``address`` reached downstream, a page at a time (``after``: the previous page's
+    ``next``), with what is still live, the Airflow DAG runs affected and the re-run action."""
+    found = store.impact(address, deps.limit(limit, impact.DEFAULT_LIMIT), after or None)
+    return request.app.state.render(
+        request,
+        "impact.html",
+        address=address,
+        impact=found,
+        limit=limit,
+        may_rerun=may_rerun(user),
+        csrf=auth.csrf_token(request),
+    )
 
 
 def _impact_plan(store: Store, address: str) -> list[PlannedRun]:

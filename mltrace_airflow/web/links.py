@@ -75,6 +75,9 @@ class Links:
     def diff_runs(self, a: int, b: int) -> str:
         return self.diff(f"run:{int(a)}", f"run:{int(b)}")
 
+    def impact(self, address: str, after: int | None = None, limit: str | None = None) -> str:
+        return self._to("/impact", address=address, after=after, limit=limit)
+
     def downstream(self, pointer: str) -> str:
         return self._to("/downstream", pointer=pointer)
 

@@ -24,6 +24,7 @@ from mltrace_core.validation import MAX_LIMIT
 router = APIRouter()
 HOME_LIMIT = 50
 REVIEW_ROWS = 50  # the likeliest culprits; /api/review lists them all
+REVIEW_FLAGS = 20  # the most recent flag records the review page shows; /api/flags lists them all
 
 
 def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -213,14 +214,19 @@ def review(
     flagged: str | None = None,
     unflagged: str | None = None,
 ):
-    result = store.review_flagged_outputs()
+    result = store.review_flagged_outputs(limit=REVIEW_ROWS + 1)  # one more: whether there are more
+    impacts, more_impacts = actions.flag_impacts(store)
     return page(
         request,
         "review.html",
         review=result,
-        impacts=actions.flag_impacts(store, result),
+        history=result.flags[:REVIEW_FLAGS],
+        more_history=len(result.flags) > REVIEW_FLAGS,
+        impacts=impacts,
+        more_impacts=more_impacts,
         may_rerun=actions.may_rerun(user),
         culprits=result.runs[:REVIEW_ROWS],
+        more_culprits=len(result.runs) > REVIEW_ROWS,
         done_flag=flagged,
         done_unflag=unflagged,
         may_edit=auth.may_edit(user),

@@ -98,3 +98,30 @@ def test_nothing_in_airflow_downstream_means_nothing_to_rerun(
     with client_as(app, "admin") as c:
         r = c.post(f"{ROOT}/rerun", data={"csrf_token": token(), "address": "raw.csv@v1", "step": "preview"})
         assert r.status_code == 200 and "there is nothing to re-run" in Page(r.text).plain
+
+
+def test_the_impact_page_pages_the_runs_and_offers_the_rerun_to_editors_only(app, auth_manager, flagged):
+    with client_as(app, "admin") as c:
+        first = Page(c.get(f"{ROOT}/impact", params={"address": flagged, "limit": "1"}).text)
+        assert "2 downstream runs" in first.plain and DAG_RUN in first.plain
+        assert "churn.train" in first.plain and "notebook" not in first.plain
+        assert first.field("step") == "preview" and first.field("address") == flagged
+        (following,) = [h for h in first.hrefs if "after=" in h]
+        second = Page(c.get(following).text)
+        assert "notebook" in second.plain and "churn.train" not in second.plain.split("Downstream runs")[1]
+        assert not [h for h in second.hrefs if "after=" in h]  # the last page
+        assert c.get(f"{ROOT}/impact", params={"address": "raw.csv@v9"}).status_code == 404
+    with client_as(app, "viewer") as c:
+        text = c.get(f"{ROOT}/impact", params={"address": flagged}).text
+        assert "2 downstream runs" in Page(text).plain and 'name="step"' not in text
+
+
+def test_the_review_page_shows_the_recent_flags_only(app, auth_manager, flagged, store):
+    for i in range(30):
+        store.flag("raw.csv", reason=f"reason {i}", by="alice")
+    with client_as(app, "viewer") as c:
+        page = Page(c.get(f"{ROOT}/review").text)
+    assert "reason 29" in page.plain and "reason 10" in page.plain and "reason 9 " not in page.plain
+    assert "bad export" not in page.plain  # the oldest record: past the first 20
+    assert "The 20 most recent flags" in page.plain
+    assert len(store.review_flagged_outputs().flags) == 31  # review --json: the whole history
