@@ -8,8 +8,10 @@
    run an Airflow task try (100 DAG runs of 100 tasks). Timed: the first page (100 runs, the default),
    one page of all 10,000, by ``NAME@VERSION`` and by ``run:ID``; side by side with ``downstream`` of the
    same pointer (the bare walk, no liveness, no grouping). Target: ≤ 300 ms.
-2. The flagged-input check of a traced try (``Store.flags_on`` of a try's 3 inputs, one flagged), with
-   100 flags in the store; side by side with writing that try's run (``Store.log``). Target: ≤ 2 ms.
+2. The flagged-input check of a traced try (``Store.flags_on``): nothing flagged; a try's 3 inputs, one
+   flagged, 100 flags in the store; a try whose upstream is the whole 10,000-run DAG, with only recent data
+   flagged and with its oldest data flagged. Side by side with writing a try's run (``Store.log``).
+   Target: ≤ 2 ms.
 
 ``--runs`` runs of bench/bulk.py's pipelines fill the store around them. Medians.
 """
@@ -90,13 +92,24 @@ def bench(store, runs: int) -> dict[str, str]:
         "impact NAME@VERSION, first page": f"{timed(lambda: store.impact('raw@v1')):.0f} ms",
         "impact run:ID (the writer), first page": f"{timed(lambda: store.impact(f'run:{first_run}')):.0f} ms",
     }
-    # The flagged-input check: 100 flags, a try reading 3 inputs of which one is flagged.
+    # The flagged-input check of a try reading 3 inputs: with nothing flagged (the usual case: one probe of
+    # the partial index of flagged pointers); with 100 flags, one input flagged (the inputs' lineage
+    # walked too); and a try reading the last layer, whose upstream is the whole 10,000-run DAG, with
+    # flags only on recent data (the walk stops at runs older than any flagged data) and with the oldest
+    # data flagged (the walk covers all 10,000 runs: the worst case).
+    inputs = [("raw", "v1"), ("I0/5", None), ("I0/6", None)]
+    assert store.flags_on(inputs) == []
+    none = timed(lambda: store.flags_on(inputs), 50)
     for i in range(99):
         store.flag(f"I99/{i}", reason="bench")
+    deep = [("I99/99", None)]
+    assert store.flags_on(deep) == []
+    recent = timed(lambda: store.flags_on(deep), 9)
     store.flag("raw@v1", reason="bench")
-    inputs = [("raw", "v1"), ("I0/5", None), ("I0/6", None)]
     assert [f.target for f in store.flags_on(inputs)] == ["raw@v1"]
     check = timed(lambda: store.flags_on(inputs), 50)
+    assert [f.target for f in store.flags_on(deep)] == ["raw@v1"]
+    whole = timed(lambda: store.flags_on(deep), 9)
     n = [0]
 
     def log_try():
@@ -110,7 +123,10 @@ def bench(store, runs: int) -> dict[str, str]:
         store.log(run)
 
     write = timed(log_try, 50)
-    out["flagged-input check of a try (3 inputs, 100 flags)"] = f"{check:.2f} ms"
+    out["flagged-input check of a try (3 inputs), nothing flagged"] = f"{none:.2f} ms"
+    out["flagged-input check of a try (3 inputs, 100 flags, one input flagged)"] = f"{check:.2f} ms"
+    out["flagged-input check, 10,000-run upstream, only recent data flagged"] = f"{recent:.2f} ms"
+    out["flagged-input check, 10,000-run upstream, its oldest data flagged"] = f"{whole:.0f} ms"
     out["writing that try's run, for comparison"] = f"{write:.2f} ms"
     return out
 
