@@ -22,28 +22,39 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from mltrace_core.naming import canonical
 from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, dialect_of, utc
 from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceNode
 
 _RS = "\x1e"  # between an edge's producer and pointer name (validation.py keeps it out of names)
 _PINNED = "\x1d"  # marks an input name read at a given version (it can have a newer version)
-_THRESHOLD, _INPUTS, _OUTPUTS, _EDGES = 17, 18, 19, 20  # columns of a row
+_THRESHOLD, _INPUTS, _OUTPUTS, _EDGES, _FIRST = 17, 18, 19, 20, 21  # columns of a row
 
 
 @cache
-def _sql(dialect: str) -> str:
+def _sql(dialect: str, by_name: bool) -> str:
+    """The walk from a run (``start``) or from the latest writer of a pointer (``name``), then a row per
+    run reached; its last column marks the start run."""
     pg = dialect == "postgresql"
 
     def agg(value: str) -> str:
         return f"string_agg({value}, E'\\x1f')" if pg else f"group_concat({value}, char(31))"
 
+    def param(name: str) -> str:
+        return f"%({name})s" if pg else f":{name}"
+
     rs, pin = ("E'\\x1e'", "E'\\x1d'") if pg else ("char(30)", "char(29)")
-    start = "CAST(%(start)s AS BIGINT)" if pg else "CAST(:start AS INTEGER)"
+    if by_name:  # as addresses.resolve picks it: latest end, then the later-logged run
+        start = f"""SELECT s.run_id, 1 FROM (SELECT o.run_id FROM run_outputs o
+            WHERE o.pointer_id = (SELECT p.id FROM pointers p WHERE p.name = {param("name")})
+            ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1) AS s"""
+    else:
+        start = f"SELECT CAST({param('start')} AS {'BIGINT' if pg else 'INTEGER'}), 1"
     return f"""
-    WITH RECURSIVE reach(run_id) AS (
-        SELECT {start}
+    WITH RECURSIVE reach(run_id, first) AS (
+        {start}
         UNION
-        SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
+        SELECT d.producer_run_id, 0 FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
     )
     SELECT r.id, c.name, r.start_ts, r.end_ts, r.status, r.notes, r.code_version, r.error,
         r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
@@ -53,27 +64,63 @@ def _sql(dialect: str) -> str:
         (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id
            WHERE o.run_id = r.id),
         (SELECT {agg(f"d.producer_run_id || {rs} || p.name")}
-           FROM run_dependencies d JOIN pointers p ON p.id = d.pointer_id WHERE d.consumer_run_id = r.id)
+           FROM run_dependencies d JOIN pointers p ON p.id = d.pointer_id WHERE d.consumer_run_id = r.id),
+        x.first
     FROM reach x JOIN component_runs r ON r.id = x.run_id JOIN components c ON c.id = r.component_id
     """
 
 
+def _fetch(cursor: Any, dialect: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The statement on a driver cursor. PostgreSQL gets the index-walk planner settings in the same
+    round trip (a multi-statement string: each statement is planned after the ones before it ran; in
+    autocommit they end with it, inside a transaction with the transaction)."""
+    sql = _sql(dialect, "name" in params)
+    cursor.execute(f"{INDEX_WALK}; {sql}" if dialect == "postgresql" else sql, params)
+    return list(cursor.fetchall())
+
+
 def _rows(session: Session, start: int) -> list[tuple[Any, ...]]:
-    """The statement on the driver's cursor, inside the session's transaction. PostgreSQL gets the
-    index-walk planner settings in the same round trip (a multi-statement string: each statement is
-    planned after the ones before it ran), and has them reset for whatever the transaction does next."""
+    """The walk from run ``start`` inside the session's transaction (planner settings reset after it)."""
     dialect = dialect_of(session)
     cursor = session.connection().connection.cursor()
     try:
+        rows = _fetch(cursor, dialect, {"start": start})
         if dialect == "postgresql":
-            cursor.execute(f"{INDEX_WALK}; {_sql(dialect)}", {"start": start})
-            rows = list(cursor.fetchall())
             cursor.execute(PLANNER_DEFAULTS)
-            return rows
-        cursor.execute(_sql(dialect), {"start": start})
-        return list(cursor.fetchall())
+        return rows
     finally:
         cursor.close()
+
+
+def plain_name(address: str) -> str | None:
+    """The pointer a plain pointer name addresses (its canonical spelling, as addresses.resolve reads
+    it); ``None`` for a run address or one with an ``@`` (a version, perhaps), which resolve handles."""
+    if address.startswith("run:") or "@" in address:
+        return None
+    return canonical(address)
+
+
+def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
+    """The whole trace of pointer ``name``'s latest version in one statement on a driver cursor (one
+    round trip); ``None`` when the general path must answer (an unknown or unwritten pointer, or a run
+    whose staleness needs more queries)."""
+    walk = _named(cursor, dialect, name)
+    return None if walk is None else _trace(walk, walk.stale(None), name)
+
+
+def trace_data_named(cursor: Any, dialect: str, name: str) -> dict[str, Any] | None:
+    """:func:`trace_named`'s JSON shape, without the records."""
+    walk = _named(cursor, dialect, name)
+    return None if walk is None else _data(walk, walk.stale(None), name)
+
+
+def _named(cursor: Any, dialect: str, name: str) -> _Walk | None:
+    rows = _fetch(cursor, dialect, {"name": name})
+    start = next((row[0] for row in rows if row[_FIRST]), None)
+    if start is None:
+        return None
+    walk = _Walk(rows, start, dialect)
+    return None if walk.needs_session() else walk
 
 
 def timestamps(dialect: str) -> Callable[[Any], datetime]:
@@ -141,8 +188,21 @@ class _Walk:
             level = nxt
         self.runs, self.order, self.depth, self.pinned = runs, order, depth, pinned
 
-    def stale(self, session: Session) -> dict[int, list[str]]:
-        """Staleness warnings by run, as :func:`queries.load_runs` gives them (same rules, same order)."""
+    def _recheck(self) -> set[int]:
+        """Runs that read a pinned version through a lineage edge: only those can have read an older
+        version than the latest, which takes a query per run to tell."""
+        return {rid for rid, name in self.pinned if any(n == name for _, n in self.runs[rid][5])}
+
+    def _legacy(self) -> list[int]:
+        """Runs logged through mltrace 0.17's API: judged by its rules (a query)."""
+        return [rid for rid, parsed in self.runs.items() if parsed[0][_THRESHOLD] is not None]
+
+    def needs_session(self) -> bool:
+        return bool(self._recheck() or self._legacy())
+
+    def stale(self, session: Session | None) -> dict[int, list[str]]:
+        """Staleness warnings by run, as :func:`queries.load_runs` gives them (same rules, same order);
+        ``session``: for the runs that need queries (none when :meth:`needs_session` is false)."""
         from mltrace_core import queries
 
         stale: dict[int, list[str]] = {}
@@ -156,14 +216,13 @@ class _Walk:
                     warning = queries._age_warning(name, parsed[1] - runs[producer][2], producer)
                     if warning:
                         stale.setdefault(consumer, []).append(warning)
-        # Only a run that read a pinned version can have read an older one than the latest.
-        recheck = {rid for rid, name in self.pinned if any(n == name for _, n in runs[rid][5])}
-        if recheck:
+        recheck = self._recheck()
+        if recheck and session is not None:
             stale.update(queries._dependencies_and_staleness(session, recheck)[1])
         for warnings in stale.values():
             warnings.sort()
-        legacy = [rid for rid, parsed in runs.items() if parsed[0][_THRESHOLD] is not None]
-        if legacy:  # runs logged through mltrace 0.17's API are judged by its rules
+        legacy = self._legacy()
+        if legacy and session is not None:
             from mltrace_core import staleness
 
             stale.update(staleness.messages(session, legacy))
@@ -202,7 +261,16 @@ _new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: 
 def trace(session: Session, start: int, output: str) -> Trace:
     """The whole upstream trace of run ``start`` (as :func:`lineage.walk` with no depth limit)."""
     walk = _Walk(_rows(session, start), start, dialect_of(session))
-    stale = walk.stale(session)
+    return _trace(walk, walk.stale(session), output)
+
+
+def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
+    """``trace(session, start, output).to_dict()``, built from the rows without the records."""
+    walk = _Walk(_rows(session, start), start, dialect_of(session))
+    return _data(walk, walk.stale(session), output)
+
+
+def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
     nodes = []
     edges = []
     runs, depth = walk.runs, walk.depth
@@ -238,10 +306,7 @@ def trace(session: Session, start: int, output: str) -> Trace:
     return Trace(output=output, nodes=tuple(nodes), edges=tuple(edges))
 
 
-def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
-    """``trace(session, start, output).to_dict()``, built from the rows without the records."""
-    walk = _Walk(_rows(session, start), start, dialect_of(session))
-    stale = walk.stale(session)
+def _data(walk: _Walk, stale: dict[int, list[str]], output: str) -> dict[str, Any]:
     runs, depth = walk.runs, walk.depth
     nodes = []
     edges: list[dict[str, Any]] = []

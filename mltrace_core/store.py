@@ -23,6 +23,7 @@ from mltrace_core import (
     diff,
     fastlog,
     fastread,
+    fasttrace,
     flags,
     impact,
     lineage,
@@ -414,11 +415,15 @@ class Store:
         as_of: datetime | str | None = None,
     ) -> Trace:
         """The lineage of ``output_name``, any address (see :meth:`resolve`) or an address resolved
-        already (then ``as_of`` does not apply), up to ``max_depth`` levels."""
+        already (then ``as_of`` does not apply), up to ``max_depth`` levels. The whole trace of a pointer's
+        latest version, the common case, is one statement (see :mod:`mltrace_core.fasttrace`)."""
         depth = None if max_depth is None else valid.depth(max_depth)
         if isinstance(output_name, Address):
             return self._read(addresses.trace_of, output_name, depth)
-        return self._read(addresses.trace, addresses.checked(output_name), _as_of(as_of), depth)
+        address = addresses.checked(output_name)
+        name = fasttrace.plain_name(address) if depth is None and as_of is None else None
+        found = None if name is None else self._fast_read(fasttrace.trace_named, name)
+        return found if found is not None else self._read(addresses.trace, address, _as_of(as_of), depth)
 
     def trace_data(
         self,
@@ -430,13 +435,16 @@ class Store:
         straight from the database's rows, without a record per run and edge (see
         :mod:`mltrace_core.fasttrace`)."""
         depth = None if max_depth is None else valid.depth(max_depth)
+        address = None if isinstance(output_name, Address) else addresses.checked(output_name)
+        if address is not None and depth is None and as_of is None:
+            name = fasttrace.plain_name(address)  # a pointer's latest version: one statement
+            found = None if name is None else self._fast_read(fasttrace.trace_data_named, name)
+            if found is not None:
+                return found
 
         def run(session: Session) -> dict[str, Any]:
-            where = (
-                output_name
-                if isinstance(output_name, Address)
-                else addresses.resolve(session, addresses.checked(output_name), _as_of(as_of))
-            )
+            where = addresses.resolve(session, address, _as_of(as_of)) if address is not None else output_name
+            assert isinstance(where, Address)
             return lineage.trace_data_of(session, where, depth)
 
         return self._read(run)

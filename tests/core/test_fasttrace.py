@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from mltrace_core import ExternalIdentity, RunRecord, fasttrace, lineage
+from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, fasttrace, lineage
 from tests.support.lineages import layered
 from tests.support.timeline import at
 
@@ -23,7 +23,8 @@ def both_ways(store, address: str):
     return general, fast, data
 
 
-def assert_same(store, address: str) -> None:
+def assert_same(store, address: str) -> bool:
+    """Every path equal to the general walk; whether the one by name answered."""
     general, fast, data = both_ways(store, address)
     assert fast == general
     assert [type(n.run) for n in fast.nodes] == [type(n.run) for n in general.nodes]
@@ -31,11 +32,28 @@ def assert_same(store, address: str) -> None:
     assert data == general.to_dict()
     assert store.trace(address) == general
     assert store.trace_data(address) == general.to_dict()
+    name = fasttrace.plain_name(address)
+    if name is not None:  # the one-round-trip path by name, when it answers
+        named = store._fast_read(fasttrace.trace_named, name)
+        assert named is None or named == general
+        data = store._fast_read(fasttrace.trace_data_named, name)
+        assert data is None or data == general.to_dict()
+        return named is not None
+    return False
 
 
 def test_layered_lineage_matches_the_general_walk(store):
     lineage_ = layered(store, layers=6, width=7, fan_in=3)
-    assert_same(store, lineage_.output)
+    assert assert_same(store, lineage_.output)
+    with pytest.raises(NotFoundError):  # the general path answers an unknown pointer
+        store.trace("no/such/pointer")
+    with pytest.raises(NotFoundError):
+        store.trace_data("no/such/pointer")
+    only_read = lineage_.output + ".unread"
+    store.log(
+        RunRecord(key="reader", component="r", start=at(0), end=at(1), inputs=((only_read, None, None),))
+    )
+    assert store.trace(only_read).nodes == () and store.trace_data(only_read)["nodes"] == []
     assert_same(store, f"run:{lineage_.ids[(3, 2)]}")  # a trace from inside the lineage
 
 
@@ -61,7 +79,7 @@ def test_every_kind_of_run_field_matches(store, log):
     stale = {n.run.id: n.run.stale for n in fast.nodes}
     assert any("newer version of raw.csv" in w for w in stale[train])
     assert any("params.yaml was produced" in w for w in stale[train])
-    assert_same(store, "report.html")
+    assert assert_same(store, "report.html") is False  # a pinned read: the general path answers
     assert_same(store, "raw.csv@v1")
 
 
@@ -82,19 +100,19 @@ def test_runs_logged_through_the_0_17_api_keep_its_staleness_rules(store):
     )
     general, fast, _ = both_ways(store, "y")
     assert any(f"(ID {first}) was run 3 days ago" in w for w in fast.nodes[0].run.stale)
-    assert_same(store, "y")
+    assert assert_same(store, "y") is False
 
 
 def test_single_run_and_diamond(store, log):
     log("solo", [], ["alone"], 0)
-    assert_same(store, "alone")
+    assert assert_same(store, "alone")
     a = log("a", [], ["p"], 0)
     log("b", ["p"], ["q"], 2)
     log("c", ["p"], ["r"], 2)
     log("d", ["q", "r", "p"], ["s"], 4)
     general, fast, _ = both_ways(store, "s")
     assert [n.depth for n in fast.nodes if n.run.id == a] == [1]  # its shortest distance
-    assert_same(store, "s")
+    assert assert_same(store, "s")
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])
