@@ -46,7 +46,10 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
             # No pool_pre_ping (a round trip per call): a connection a restarted server dropped fails its
             # call, which invalidates the pool, and the store retries the call once (Store._retrying).
             connect_args={
-                "connect_timeout": max(1, int(timeout)),
+                # A second beyond the call's own bound (libpq counts whole seconds): a server that
+                # accepts and never answers is reported by the bound ("did not answer within T s"),
+                # never by whichever of two equal timers happened to fire first.
+                "connect_timeout": int(timeout) + 1,
                 # jit=off: lineage queries are many small index walks; compiling them costs 100+ ms.
                 "options": f"-c statement_timeout={ms} -c lock_timeout={ms} -c jit=off "
                 "-c idle_in_transaction_session_timeout=600000",
