@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError, StatementError
 from sqlalchemy.orm import Session
 
 from mltrace_core.config import normalize_uri
@@ -57,6 +57,25 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
             },
         )
     return create_engine(url, pool_pre_ping=True)
+
+
+def driver_error(engine: Engine, fairy: Any, exc: Exception, what: str) -> StatementError:
+    """A driver error met on a pooled raw connection (``engine.raw_connection()``, the fast paths that
+    bypass SQLAlchemy's statements) as the ``DBAPIError`` SQLAlchemy itself would raise, which is what the
+    store translates and retries. A disconnect invalidates the connection and the pool (the server
+    dropped its siblings too), so neither is handed out again."""
+    invalidated = engine.dialect.is_disconnect(exc, fairy.driver_connection, None)  # type: ignore[arg-type]
+    if invalidated:
+        fairy.invalidate(exc)
+        engine.dispose(close=False)
+    return DBAPIError.instance(
+        what,
+        None,
+        exc,
+        engine.dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=engine.dialect,
+    )
 
 
 def _safe_reason(exc: Exception) -> str:

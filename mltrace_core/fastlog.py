@@ -26,18 +26,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
-from mltrace_core import rule, staleness
+from mltrace_core import db, rule, staleness
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
 Logged = tuple[int, tuple[str, ...]]  # the new run's id, and its staleness messages (0.17's rules)
 
-_PG_CALL = (
-    "SELECT o_run_id, o_upstream FROM mltrace_log_run(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s::json, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+# The placeholders of log_run_args(), for mltrace_log_run and the functions that pass them on to it.
+LOG_RUN_PARAMS = (
+    "%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s, %s::json, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]"
 )
+_PG_CALL = f"SELECT o_run_id, o_upstream FROM mltrace_log_run({LOG_RUN_PARAMS})"
 
 
 def log(engine: Engine, rec: RunRecord) -> Logged | None:
@@ -52,18 +53,7 @@ def log(engine: Engine, rec: RunRecord) -> Logged | None:
             return _log_pg(fairy, rec) if postgres else _log_sqlite(fairy, rec)
         except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
             _rollback(fairy, postgres)
-            invalidated = engine.dialect.is_disconnect(exc, fairy.driver_connection, None)  # type: ignore[arg-type]
-            if invalidated:  # the server dropped it, so it dropped its siblings too: a new pool
-                fairy.invalidate(exc)
-                engine.dispose(close=False)
-            raise sa_exc.DBAPIError.instance(
-                "mltrace fast log",
-                None,
-                exc,
-                engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=engine.dialect,
-            ) from exc
+            raise db.driver_error(engine, fairy, exc, "mltrace fast log") from exc
     finally:
         fairy.close()
 
@@ -106,31 +96,34 @@ def _details(rec: RunRecord) -> tuple[Any, ...]:
     )
 
 
+def log_run_args(rec: RunRecord) -> tuple[Any, ...]:
+    """The 28 arguments of ``mltrace_log_run`` (schema 0010) for ``rec``, in order: what the one-round-trip
+    log sends, and what ``mltrace_ol_write`` (schema 0011) passes on for an OpenLineage run."""
+    names, types = _pointer_args(rec)
+    return (
+        rec.key,
+        rec.component,
+        sorted(set(rec.component_tags)),
+        rec.start,
+        rec.end,
+        rec.status,
+        *_details(rec),
+        names,
+        types,
+        [n for n, _, _ in rec.inputs],
+        [v for _, v, _ in rec.inputs],
+        [n for n, _, _ in rec.outputs],
+        [v for _, v, _ in rec.outputs],
+    )
+
+
 # -- PostgreSQL: one round trip -------------------------------------------------------------------------
 def _log_pg(fairy: Any, rec: RunRecord) -> Logged | None:
     conn = fairy.driver_connection
     conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
     try:
-        names, types = _pointer_args(rec)
         cur = conn.cursor()
-        cur.execute(
-            _PG_CALL,
-            (
-                rec.key,
-                rec.component,
-                sorted(set(rec.component_tags)),
-                rec.start,
-                rec.end,
-                rec.status,
-                *_details(rec),
-                names,
-                types,
-                [n for n, _, _ in rec.inputs],
-                [v for _, v, _ in rec.inputs],
-                [n for n, _, _ in rec.outputs],
-                [v for _, v, _ in rec.outputs],
-            ),
-        )
+        cur.execute(_PG_CALL, log_run_args(rec))
         run_id, upstream = cur.fetchone()
         cur.close()
         if run_id is None:

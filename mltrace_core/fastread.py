@@ -25,8 +25,8 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
 
+from mltrace_core import db
 from mltrace_core.fasttrace import new_record, timestamps
 from mltrace_core.queries import SEP
 from mltrace_core.records import ExternalIdentity, Run, RunDetail
@@ -52,18 +52,7 @@ def read(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(cursor, engine.dialect.name, *args)
         except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
-            invalidated = engine.dialect.is_disconnect(exc, conn, None)  # type: ignore[arg-type]
-            if invalidated:
-                fairy.invalidate(exc)
-                engine.dispose(close=False)
-            raise sa_exc.DBAPIError.instance(
-                "mltrace fast read",
-                None,
-                exc,
-                engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=engine.dialect,
-            ) from exc
+            raise db.driver_error(engine, fairy, exc, "mltrace fast read") from exc
         finally:
             cursor.close()
             if postgres and not conn.closed:

@@ -53,9 +53,7 @@ _LOCK_SPACE = _LOCK_CLASS - 2**32 if _LOCK_CLASS >= 2**31 else _LOCK_CLASS  # as
 # Off: every backend takes the statements of the general path (tests compare the two on PostgreSQL).
 SERVER_SIDE = True
 _PG_WRITE = (
-    "SELECT mltrace_ol_write(%s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s::json, %s, %s, %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::text[], %s::text[], %s::text[], %s::text[], %s)"
+    f"SELECT mltrace_ol_write({fastlog.LOG_RUN_PARAMS}, %s::text[], %s::text[], %s::text[], %s::text[], %s)"
 )
 
 
@@ -307,22 +305,9 @@ class _Batch:
         """PostgreSQL, a batch that wrote one run (a single event): the run and the pending state in one
         call of ``mltrace_ol_write`` (schema 0011). ``False``: nothing of the run written (a merge other
         than ending a placeholder); the caller takes the general path."""
-        names, types = fastlog._pointer_args(rec)
         upserts = sorted(self.upserts.items())
         args = (
-            rec.key,
-            rec.component,
-            sorted(set(rec.component_tags)),
-            rec.start,
-            rec.end,
-            rec.status,
-            *fastlog._details(rec),
-            names,
-            types,
-            [n for n, _, _ in rec.inputs],
-            [v for _, v, _ in rec.inputs],
-            [n for n, _, _ in rec.outputs],
-            [v for _, v, _ in rec.outputs],
+            *fastlog.log_run_args(rec),
             sorted(self.deletes - set(self.upserts)),
             [u for u, _ in upserts],
             [parent for _, (parent, _) in upserts],
