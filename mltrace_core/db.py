@@ -59,6 +59,24 @@ def make_engine(uri: str, timeout: float = 30.0) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def raw_connection(engine: Engine, what: str) -> Any:
+    """``engine.raw_connection()`` (a pooled driver connection, for the fast paths), a failure to connect
+    raised as SQLAlchemy raises it from a ``Connection`` (``DBAPIError``): ``raw_connection()`` itself lets
+    the driver's own error through, which no layer above translates (a store that went down answered a
+    page with a 500, not a 503)."""
+    try:
+        return engine.raw_connection()
+    except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
+        raise DBAPIError.instance(
+            what,
+            None,
+            exc,
+            engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=engine.dialect.is_disconnect(exc, None, None),  # type: ignore[arg-type]
+            dialect=engine.dialect,
+        ) from exc
+
+
 def driver_error(engine: Engine, fairy: Any, exc: Exception, what: str) -> StatementError:
     """A driver error met on a pooled raw connection (``engine.raw_connection()``, the fast paths that
     bypass SQLAlchemy's statements) as the ``DBAPIError`` SQLAlchemy itself would raise, which is what the

@@ -47,7 +47,7 @@ def log(engine: Engine, rec: RunRecord) -> Logged | None:
     if rec.tests:
         return None
     postgres = engine.dialect.name == "postgresql"
-    fairy = engine.raw_connection()
+    fairy = db.raw_connection(engine, "mltrace fast log")
     try:
         try:
             return _log_pg(fairy, rec) if postgres else _log_sqlite(fairy, rec)

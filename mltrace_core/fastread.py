@@ -43,7 +43,7 @@ def read(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     BEGIN, so none is open here). Driver errors are raised as SQLAlchemy's ``DBAPIError`` (what the store
     translates and retries), a disconnected connection invalidated so the pool never hands it out again."""
     postgres = engine.dialect.name == "postgresql"
-    fairy = engine.raw_connection()
+    fairy = db.raw_connection(engine, "mltrace fast read")
     try:
         conn: Any = fairy.driver_connection
         if postgres:

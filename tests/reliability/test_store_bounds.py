@@ -65,6 +65,48 @@ def test_a_read_from_a_frozen_store_gives_up_within_the_timeout():
         assert TIMEOUT - 0.1 <= outcome["seconds"] < TIMEOUT + 1, outcome["seconds"]
 
 
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_a_store_that_went_down_is_unavailable_on_every_fast_path():
+    """A long-lived process (the API server, a notebook) whose store was in use, then stopped: each call
+    that takes a fast path (reads of recent/history/inspect, a new run's log) meets a pool that must
+    connect anew and is refused. That is ``StoreUnavailableError`` naming the store -- a page answers 503
+    -- never the driver's own error (found by the real-scheduler outage test: the API server's pages
+    answered 500)."""
+    with dedicated_postgres() as pg:
+        uri = pg.create_database("down")
+        store = mltrace_core.Store(uri, timeout=TIMEOUT)
+        store.upgrade()
+        store.log(mltrace_core.RunRecord.from_json(_record("before")))
+        assert [r.component_name for r in store.get_recent_runs()] == ["c"]
+        pg.stop()
+        try:
+            calls = {
+                "recent": store.get_recent_runs,
+                "history": lambda: store.get_history("c"),
+                "log": lambda: store.log(mltrace_core.RunRecord.from_json(_record("during"))),
+            }
+            for what, call in calls.items():
+                with pytest.raises(mltrace_core.StoreUnavailableError) as refused:
+                    call()
+                assert "unavailable" in str(refused.value) and f":{pg.port}/" in str(refused.value), what
+        finally:
+            pg.start()
+        assert [r.component_name for r in store.get_recent_runs()] == ["c"]  # and back, by itself
+        store.dispose()
+
+
+def _record(key: str) -> dict:
+    return {
+        "key": key,
+        "component": "c",
+        "start": "2026-01-01T00:00:00+00:00",
+        "end": "2026-01-01T00:00:01+00:00",
+        "inputs": [("in.csv", None, None)],
+        "outputs": [(f"{key}.csv", None, None)],
+    }
+
+
 @pytest.mark.parametrize(
     "uri", ["postgresql://u:S3cret@127.0.0.1:notaport/db", "postgresql://u:S3cret@[::1:1/db"]
 )
