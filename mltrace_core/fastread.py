@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from mltrace_core import db
-from mltrace_core.fasttrace import new_record, timestamps
+from mltrace_core.fasttrace import new_record, run_fields, timestamps
 from mltrace_core.queries import SEP
-from mltrace_core.records import ExternalIdentity, Run, RunDetail
+from mltrace_core.records import Run, RunDetail
 
 T = TypeVar("T")
 _RS = "\x1e"  # between the parts of one aggregated item (validation.py keeps it out of names)
@@ -140,28 +140,15 @@ def _general(row: tuple[Any, ...]) -> bool:
 
 def _fields(row: tuple[Any, ...], ts: Callable[[Any], datetime]) -> dict[str, Any]:
     ins, outs, deps = row[18], row[19], row[20]
-    external = None
-    if row[8] is not None or row[10] is not None or row[13] is not None or row[14] is not None:
-        external = ExternalIdentity(*row[8:17])
-    return {
-        "id": row[0],
-        "component": row[1],
-        "start": ts(row[2]),
-        "end": ts(row[3]),
-        "status": row[4],
-        "inputs": tuple(sorted(ins.split(SEP))) if ins else (),
-        "outputs": tuple(sorted(outs.split(SEP))) if outs else (),
-        "dependencies": tuple(sorted({int(p) for p in deps.split(SEP)})) if deps else (),
-        "notes": row[5] or "",
-        "stale": (),
-        "code_version": row[6],
-        "error": row[7],
-        "external": external,
-        "git_hash": None,
-        "git_tags": None,
-        "code_snapshot": None,
-        "upstream_components": None,
-    }
+    return run_fields(
+        row,
+        ts(row[2]),
+        ts(row[3]),
+        tuple(sorted(ins.split(SEP))) if ins else (),
+        tuple(sorted(outs.split(SEP))) if outs else (),
+        tuple(sorted({int(p) for p in deps.split(SEP)})) if deps else (),
+        (),
+    )
 
 
 def recent(cursor: Any, dialect: str, limit: int) -> list[Run] | None:

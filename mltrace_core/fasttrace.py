@@ -236,10 +236,44 @@ def _pin(rid: int, name: str, pinned: set[tuple[int, str]]) -> str:
     return name
 
 
-def _external(row: tuple[Any, ...]) -> ExternalIdentity | None:
+def external_of(row: tuple[Any, ...]) -> ExternalIdentity | None:
+    """The Airflow/OpenLineage identity in columns 8-16 of a run's row (the layout the trace and the
+    fast reads share: id, component, start, end, status, notes, code version, error, identity...)."""
     if row[8] is None and row[10] is None and row[13] is None and row[14] is None:
         return None
     return ExternalIdentity(*row[8:17])
+
+
+def run_fields(
+    row: tuple[Any, ...],
+    start: datetime,
+    end: datetime,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    dependencies: tuple[int, ...],
+    stale: tuple[str, ...],
+) -> dict[str, Any]:
+    """Every field of a :class:`Run` from a run's row (see :func:`external_of`) and what was parsed
+    from it, for :func:`new_record`: the one place a trace and the fast reads build their records."""
+    return {
+        "id": row[0],
+        "component": row[1],
+        "start": start,
+        "end": end,
+        "status": row[4],
+        "inputs": inputs,
+        "outputs": outputs,
+        "dependencies": dependencies,
+        "notes": row[5] or "",
+        "stale": stale,
+        "code_version": row[6],
+        "error": row[7],
+        "external": external_of(row),
+        "git_hash": None,
+        "git_tags": None,
+        "code_snapshot": None,
+        "upstream_components": None,
+    }
 
 
 R = TypeVar("R")
@@ -276,31 +310,8 @@ def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
     runs, depth = walk.runs, walk.depth
     for rid in walk.order:
         row, begin, end, inputs, outputs, pairs = runs[rid]
-        external = None
-        if row[8] is not None or row[10] is not None or row[13] is not None or row[14] is not None:
-            external = ExternalIdentity(*row[8:17])
-        run = new_record(
-            Run,
-            {
-                "id": rid,
-                "component": row[1],
-                "start": begin,
-                "end": end,
-                "status": row[4],
-                "inputs": inputs,
-                "outputs": outputs,
-                "dependencies": tuple(dict.fromkeys([p for p, _ in pairs])),
-                "notes": row[5] or "",
-                "stale": tuple(stale.get(rid, ())),
-                "code_version": row[6],
-                "error": row[7],
-                "external": external,
-                "git_hash": None,
-                "git_tags": None,
-                "code_snapshot": None,
-                "upstream_components": None,
-            },
-        )
+        deps = tuple(dict.fromkeys([p for p, _ in pairs]))
+        run = new_record(Run, run_fields(row, begin, end, inputs, outputs, deps, tuple(stale.get(rid, ()))))
         nodes.append(_new_tuple(TraceNode, (depth[rid], run)))
         edges += [_new_tuple(TraceEdge, (rid, p, n)) for p, n in pairs]
     return Trace(output=output, nodes=tuple(nodes), edges=tuple(edges))
@@ -312,7 +323,7 @@ def _data(walk: _Walk, stale: dict[int, list[str]], output: str) -> dict[str, An
     edges: list[dict[str, Any]] = []
     for rid in walk.order:
         row, begin, end, inputs, outputs, pairs = runs[rid]
-        external = _external(row)
+        external = external_of(row)
         nodes.append(
             {
                 "id": rid,
