@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from mltrace_core import db
+from mltrace_core.entities.component import Component
 from mltrace_core.fasttrace import new_record, run_fields, timestamps
 from mltrace_core.queries import SEP
 from mltrace_core.records import Run, RunDetail
@@ -98,7 +99,27 @@ def _sql(dialect: str) -> dict[str, str]:
         return f"(SELECT {agg(item, 'p.name')} FROM {table} t JOIN pointers p ON p.id = t.pointer_id WHERE t.run_id = r.id)"
 
     newest = "ORDER BY r.start_ts DESC, r.id DESC"
+    # Components: one row each, its tags, and its latest run (by start, then id) in the columns above.
+    latest = "FROM component_runs l WHERE l.component_id = c.id ORDER BY l.start_ts DESC, l.id DESC LIMIT 1"
+    latest_run = (  # PostgreSQL: an index scan per component, whatever the statistics say
+        f"LEFT JOIN LATERAL (SELECT * {latest}) r ON true"
+        if pg
+        else f"LEFT JOIN component_runs r ON r.id = (SELECT l.id {latest})"
+    )
+    filters = " AND ".join(
+        (
+            f"(CAST({param('tag')} AS TEXT) IS NULL OR c.id IN "
+            f"(SELECT g.component_id FROM component_tags g WHERE g.tag = {param('tag')}))",
+            f"(CAST({param('owner')} AS TEXT) IS NULL OR c.owner = {param('owner')})",
+            f"(CAST({param('name')} AS TEXT) IS NULL OR c.name = {param('name')})",
+        )
+    )
     return {
+        "components": f"""SELECT c.id, c.name, c.description, c.owner, c.run_count,
+            (SELECT {agg("g.tag", "g.tag")} FROM component_tags g WHERE g.component_id = c.id),
+            r.id IS NOT NULL, {columns}
+            FROM components c {latest_run}
+            WHERE {filters} ORDER BY c.name""",
         "recent": f"""SELECT {columns}
             FROM (SELECT * FROM component_runs ORDER BY start_ts DESC, id DESC LIMIT {param("n")}) r
             JOIN components c ON c.id = r.component_id {newest}""",
@@ -188,6 +209,31 @@ def detail(cursor: Any, dialect: str, run_id: int) -> RunDetail | None:
         tests=(),
     )
     return new_record(RunDetail, fields)
+
+
+def components(
+    cursor: Any, dialect: str, tag: str | None, owner: str | None, name: str | None
+) -> list[Component] | None:
+    """:func:`catalog.list_components` in one statement: the components, their tags, run counts and
+    latest runs; ``None`` if a latest run needs the general staleness rules."""
+    cursor.execute(_sql(dialect)["components"], {"tag": tag, "owner": owner, "name": name})
+    rows = cursor.fetchall()
+    latest = [row[7:] for row in rows if row[6]]
+    runs = _runs(latest, dialect)
+    if runs is None:
+        return None
+    by_id = {run.id: run for run in runs}
+    return [
+        Component(
+            name=row[1],
+            description=row[2] or "",
+            owner=row[3] or "",
+            tags=_in_order(row[5].split(SEP), dialect) if row[5] else (),
+            latest_run=by_id[row[7]] if row[6] else None,
+            run_count=row[4],
+        )
+        for row in rows
+    ]
 
 
 def _in_order(names: list[str], dialect: str) -> tuple[str, ...]:

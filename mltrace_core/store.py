@@ -547,7 +547,8 @@ class Store:
     def get_components(self, tag: str | None = None, owner: str | None = None) -> list[Component]:
         tag = None if tag is None else valid.name(tag, "tag")
         owner = None if owner is None else valid.name(owner, "owner")
-        return self._read(catalog.list_components, tag, owner)
+        found = self._fast_read(fastread.components, tag, owner, None)  # one statement
+        return found if found is not None else self._read(catalog.list_components, tag, owner)
 
     def get_component(self, name: str) -> Component:
         return self._read(catalog.get_component, valid.name(name, "component name"))

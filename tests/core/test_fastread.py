@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, TestResult, details, fastread, queries
+from mltrace_core import (
+    ExternalIdentity,
+    NotFoundError,
+    RunRecord,
+    TestResult,
+    catalog,
+    details,
+    fastread,
+    queries,
+)
 from tests.support.timeline import at
 
 DAY = 60 * 24
@@ -106,3 +115,27 @@ def test_unknown_run_and_component_keep_their_errors(store, log):
     with pytest.raises(NotFoundError):
         store.get_history("no-such-component")
     assert store.get_history("idle") == []
+
+
+def test_component_listing_equals_the_general_path(store, log):
+    """Tags (in the database's order), owners, run counts, latest runs (by start, then id; a component
+    without runs), and the filters by tag and owner; a latest run needing the general staleness rules
+    sends the whole listing down the general path."""
+    fill(store, log)
+    store.create_component("idle", "no runs yet", "ops", ["prod"])
+    log("train", ["raw.csv"], ["model.pkl"], 20, 21)  # a later run: the latest
+    log("predict", ["model.pkl"], ["preds"], 6, 7)  # same start as the earlier one: the later id wins
+    for tag, owner in ((None, None), ("prod", None), (None, "ml-team"), ("prod", "ops"), ("none", None)):
+        general = store._read(catalog.list_components, tag, owner)
+        fast = store._fast_read(fastread.components, tag, owner, None)
+        assert fast is not None and fast == general, (tag, owner)
+        assert [c.to_dict() for c in fast] == [c.to_dict() for c in general]
+        assert store.get_components(tag, owner) == general
+    listed = {c.name: c for c in store.get_components()}
+    assert listed["idle"].latest_run is None and listed["idle"].run_count == 0
+    assert listed["train"].run_count == 2 and listed["train"].latest_run.start == at(20)
+    log("write", [], [("p", "v1")], 30, 31)
+    log("write", [], [("p", "v2")], 32, 33)
+    log("read", [("p", "v1")], ["q"], 34, 35)  # a pinned read with a newer version: general rules
+    assert store._fast_read(fastread.components, None, None, None) is None
+    assert store.get_components() == store._read(catalog.list_components, None, None)

@@ -3,11 +3,13 @@ backends: the same records, and the JSON shape built from plain rows equal to ``
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, fasttrace, lineage
+from mltrace_core.records import Run
 from tests.support.lineages import layered
 from tests.support.timeline import at
 
@@ -100,7 +102,34 @@ def test_runs_logged_through_the_0_17_api_keep_its_staleness_rules(store):
     )
     general, fast, _ = both_ways(store, "y")
     assert any(f"(ID {first}) was run 3 days ago" in w for w in fast.nodes[0].run.stale)
-    assert assert_same(store, "y") is False
+    assert assert_same(store, "y")  # the one statement counts what 0.17's rules count
+
+
+def test_every_rule_of_0_17_and_the_stores_own_in_one_trace(store, log):
+    """Runs with a threshold (0.17's API) among runs without: fresher runs of an upstream component
+    (one, several), an upstream run older than the threshold, one older than 30 days (the store's rule,
+    replaced by 0.17's for a run with a threshold), a pinned read by a run with a threshold (0.17's
+    rules do not look at versions: still one statement), a run with a threshold and no inputs."""
+    day = 60 * 24
+    log("prep", [], ["x"], 0, staleness_threshold=3600)  # a threshold, no inputs: no messages
+    log("prep", [], ["other"], 2 * day)  # a fresher run of prep that x's readers did not read
+    log("prep", [], ["another"], 3 * day)
+    log("cfg", [], [("params", "v1")], 0)
+    log("fit", ["x", ("params", "v1")], ["model"], 40 * day, staleness_threshold=5 * day)
+    log("fit", ["x"], ["model.old"], 35 * day)  # no threshold: the store's 30-day rule
+    log("score", ["model", "model.old"], ["report"], 41 * day, staleness_threshold=3600)
+    general, fast, _ = both_ways(store, "report")
+    stale = {n.run.id: n.run.stale for n in fast.nodes}
+    assert any("fresher runs that began" in w for found in stale.values() for w in found)
+    assert any("was produced 34 days before" in w for found in stale.values() for w in found)
+    assert assert_same(store, "report")
+    assert assert_same(store, "model")
+
+
+def test_record_fields_are_the_dataclasses_fields():
+    """The trace fills its records' dicts by these names, in this order."""
+    assert fasttrace.RUN_FIELDS == tuple(f.name for f in dataclasses.fields(Run))
+    assert fasttrace._EXTERNAL_FIELDS == tuple(f.name for f in dataclasses.fields(ExternalIdentity))
 
 
 def test_single_run_and_diamond(store, log):
