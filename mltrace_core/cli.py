@@ -191,14 +191,20 @@ def trace(
 @click.option(
     "--limit", "-n", type=click.IntRange(1, valid.MAX_LIMIT), default=None, help="Only the newest N."
 )
+@click.option(
+    "--start",
+    metavar="RUN",
+    default=None,
+    help="From run RUN's write of NAME on (it and older ones): the next page after a --limit.",
+)
 @json_option
 @pass_ctx
-def versions(ctx: Context, name: str, limit: int | None, as_json: bool) -> None:
+def versions(ctx: Context, name: str, limit: int | None, start: str | None, as_json: bool) -> None:
     """Every version of pointer NAME written, newest first: its writer run, when, how it ended, and
     how many runs read it."""
     from mltrace_core import render
 
-    rows = ctx.store.versions(name, limit)
+    rows = ctx.store.versions(name, limit, start)
     emit(ctx, as_json, lambda: [r.to_dict() for r in rows], lambda: render.versions_table(name, rows))
 
 

@@ -48,9 +48,10 @@ def trace(store: StoreDep, output: str, depth: str | None = None, as_of: str | N
 
 
 @router.get("/versions")
-def versions(store: StoreDep, name: str, limit: str | None = None) -> JSONResponse:
+def versions(store: StoreDep, name: str, limit: str | None = None, start: str | None = None) -> JSONResponse:
+    """``start``: from that run's write of ``name`` on (the next page: the last row's run of a page)."""
     count = None if not limit else deps.limit(limit, 0)  # none: every version
-    return JSONResponse([v.to_dict() for v in store.versions(name, count)])
+    return JSONResponse([v.to_dict() for v in store.versions(name, count, start or None)])
 
 
 @router.get("/diff")

@@ -156,6 +156,9 @@ def test_versions_table_and_json(store, pipeline, log):
     ]
     out = mltrace(store, "versions", "model.pkl").stdout
     assert "Versions of model.pkl" in out and "m2" in out and "(unversioned)" in out
+    older = mltrace(store, "versions", "model.pkl", "--start", str(pipeline["train"]), "--json").stdout
+    assert json.loads(older) == rows[1:]  # the page from that run's write on
+    assert json.loads(mltrace(store, "versions", "model.pkl", "-n", "1", "--json").stdout) == rows[:1]
 
 
 def test_diff_tree_and_json(store, pipeline, log):

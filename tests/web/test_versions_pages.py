@@ -117,6 +117,18 @@ def test_versions_page_lists_every_write_with_trace_and_diff_links(client, train
     page(client, f"{ROOT}/versions?name=nope", 404)
 
 
+def test_versions_api_pages_with_limit_and_start(client, trainings):
+    url = f"{ROOT}/api/versions?name={quote(EVIL, safe='')}"
+    every = client.get(url).json()
+    assert [(r["run"], r["version"]) for r in every] == [
+        (trainings["train2"], "m2"),
+        (trainings["train1"], "m1"),
+    ]
+    assert client.get(f"{url}&limit=1").json() == every[:1]
+    assert client.get(f"{url}&limit=1&start={trainings['train1']}").json() == every[1:]
+    assert client.get(f"{url}&start={trainings['ingest1']}").status_code == 404  # it did not write it
+
+
 def test_history_marks_runs_whose_input_versions_changed(client, trainings, log):
     log("train", [("raw.parquet", "h-r2"), "params.yaml"], [(EVIL, "m3")], 20)  # same inputs as before
     history = page(client, f"{ROOT}/history/train")
