@@ -4,17 +4,25 @@ Every write of a pointer is a row of ``run_outputs``: listing them newest first 
 of the (pointer, end time, run) index, and each row's status and readers are one probe each (the runs'
 primary key; the (producer, pointer) index of the lineage edges), in the same statement, for the rows of
 the page asked for only. So ``versions`` costs what its answer holds, whatever the store's size.
+
+On PostgreSQL the end times come back as UTC text, which ``datetime.fromisoformat`` parses several times
+faster than psycopg2 builds a zone-aware timestamp, and the records are built without a Python call per
+row: for all 10,000 writes of a pointer, the client's part was half the call.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from functools import cache
-from typing import Any
+from itertools import repeat
+from operator import add
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import Select, Text, and_, bindparam, func, literal_column, or_, select, tuple_
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
@@ -26,30 +34,66 @@ from mltrace_core.records import PointerVersion, Run
 VersionMap = dict[str, "str | None"]
 
 
+# Python 3.11's fromisoformat reads PostgreSQL's ISO text as printed (1-6 digits of a second); 3.10's
+# takes only 3 or 6, so there PostgreSQL's rows come typed, as everywhere before.
+TEXT_TIMES = sys.version_info >= (3, 11)
+
+
 def versions(
-    session: Session, name: str, limit: int | None = None, start: int | None = None
+    session: Session,
+    name: str,
+    limit: int | None = None,
+    start: int | None = None,
+    text_times: bool = TEXT_TIMES,
 ) -> list[PointerVersion]:
     """Every write of pointer ``name``, newest first (end time, then run id): one row per write, so a
     version written twice is two rows. ``readers``: the runs whose lineage edge for ``name`` leads to
     that row's run. ``limit``: the newest that many; ``start``: from run ``start``'s write of ``name`` on
-    (older writes only, it included), for a page further down (keyset paging: as cheap as the first)."""
+    (older writes only, it included), for a page further down (keyset paging: as cheap as the first).
+    ``text_times=False``: PostgreSQL's end times typed by the driver, the general form (Python 3.10's;
+    the tests and the bench compare the two)."""
     pid = pointer_id(session, name)
     params: dict[str, object] = {"pid": pid, "n": limit, "start": start}
-    rows = plain_rows(session, _statement(limit is not None, start is not None), params)
-    if start is not None and not rows:
+    limited, paged = limit is not None, start is not None
+    dialect = dialect_of(session)
+    if dialect == "postgresql" and text_times:
+        found = _from_text(plain_rows(session, _statement(limited, paged, True), params))
+    else:
+        rows = plain_rows(session, _statement(limited, paged), params)
+        if dialect == "sqlite":
+            found = [PointerVersion(v, r, _utc(e), s, n) for v, r, e, s, n in rows]
+        else:
+            found = [PointerVersion(v, r, utc(e), s, n) for v, r, e, s, n in rows]
+    if start is not None and not found:
         raise NotFoundError(f"run {start} did not write {name!r}")
-    if dialect_of(session) == "sqlite":
-        return [PointerVersion(v, r, _utc(e), s, n) for v, r, e, s, n in rows]
-    return [PointerVersion(v, r, utc(e), s, n) for v, r, e, s, n in rows]
+    return found
+
+
+def _from_text(rows: list[tuple[Any, ...]]) -> list[PointerVersion]:
+    """The records of rows whose end time is PostgreSQL's UTC text, built by C loops only: the columns
+    transposed, the times parsed by ``map(fromisoformat, ...)`` and each record made by
+    ``tuple.__new__`` (what ``PointerVersion._make`` does, without a Python call per row). The text is
+    ISO (psycopg2 reads no other DateStyle either), with 1-6 digits of a second: Python 3.11 reads it."""
+    if not rows:
+        return []
+    written, run_ids, ends, status, readers = zip(*rows, strict=True)
+    times = map(datetime.fromisoformat, map(add, ends, repeat("+00:00")))
+    records = map(
+        tuple.__new__, repeat(PointerVersion), zip(written, run_ids, times, status, readers, strict=True)
+    )
+    return cast("list[PointerVersion]", list(records))
 
 
 @cache
-def _statement(limited: bool, paged: bool) -> Select[Any]:
+def _statement(limited: bool, paged: bool, text_end: bool = False) -> Select[Any]:
     """One statement, paged in SQL: a backward range scan of the (pointer, end time, run) index, and for
     each row it keeps, two index probes: its run's status (a scalar subquery, so no planner may prefer
     a scan of every run to 10,000 probes) and its readers (the (producer, pointer) index of the edges).
-    A page costs what it holds, whatever the store's size or the pointer's number of versions."""
+    A page costs what it holds, whatever the store's size or the pointer's number of versions.
+    ``text_end`` (PostgreSQL): the end time as the text of its UTC time, whatever the session's zone."""
     o, d = run_outputs, run_dependencies
+    utc_end = func.timezone(literal_column("'UTC'"), o.c.end_ts)  # AT TIME ZONE 'UTC'
+    end = sql_cast(utc_end, Text) if text_end else o.c.end_ts
     status = select(runs.c.status).where(runs.c.id == o.c.run_id).scalar_subquery()
     readers = (
         select(func.count())
@@ -58,19 +102,19 @@ def _statement(limited: bool, paged: bool) -> Select[Any]:
         .scalar_subquery()
     )
     query = (
-        select(o.c.version, o.c.run_id, o.c.end_ts, status, readers)
+        select(o.c.version, o.c.run_id, end, status, readers)
         .where(o.c.pointer_id == bindparam("pid"))
         .order_by(o.c.end_ts.desc(), o.c.run_id.desc())
     )
     if paged:
         here = o.alias("here")
-        end = select(here.c.end_ts).where(
+        start = select(here.c.end_ts).where(
             here.c.pointer_id == bindparam("pid"), here.c.run_id == bindparam("start")
         )
         # A row comparison: both backends bound the index range scan by it (an OR of the two cases
         # would be a filter on a scan from the newest write down).
         query = query.where(
-            tuple_(o.c.end_ts, o.c.run_id) <= tuple_(end.scalar_subquery(), bindparam("start"))
+            tuple_(o.c.end_ts, o.c.run_id) <= tuple_(start.scalar_subquery(), bindparam("start"))
         )
     return query.limit(bindparam("n")) if limited else query
 

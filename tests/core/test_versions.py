@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+from datetime import timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from mltrace_core import NotFoundError, RunRecord
 from tests.support.timeline import at
@@ -151,3 +155,43 @@ def test_one_row_per_write_newest_first_by_end_then_run(store, writes):
     ]
     want = [(run, v) for _, run, v in sorted(logged, reverse=True)]
     assert [(r.run, r.version) for r in store.versions(name)] == want
+
+
+versions_module = importlib.import_module(
+    "mltrace_core.versions"
+)  # the package exports a function of that name
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu", "America/St_Johns"])
+def test_the_text_times_form_equals_the_typed_form(store, log, zone):
+    """PostgreSQL's fast form (end times as UTC text, records built in C loops) against the typed form
+    it falls back to, on the same rows: unversioned writes, a version written twice, ties on the end
+    time, readers, fractions of a second of every length, pages; whatever the session's time zone (on
+    SQLite both are the one typed form)."""
+    w = [log("w", [], [("m", "a")], 0, 10), log("w", [], ["m"], 1, 10)]  # a tie on the end time
+    log("r", [("m", "a")], [], 11, 12)
+    for k, micro in enumerate((0, 500_000, 120_000, 123_400, 123_456, 1)):
+        end = at(20 + k) + timedelta(microseconds=micro)
+        w.append(
+            store.log(
+                RunRecord(key=f"frac{k}", component="w", start=at(19), end=end, outputs=(("m", "b", None),))
+            )
+        )
+        log("r", ["m"], [], 30 + k, 31 + k)
+    w.append(log("w", [], ["m"], 40, 50))  # unversioned, last
+    with Session(store.engine) as session:
+        if store.engine.dialect.name == "postgresql":
+            session.execute(text(f"SET TIME ZONE '{zone}'"))
+        fast = versions_module.versions(session, "m")
+        typed = versions_module.versions(session, "m", text_times=False)
+        assert fast == typed and len(fast) == len(w)
+        assert all(type(v) is type(typed[0]) and v.end.tzinfo == timezone.utc for v in fast)
+        assert [v.end.microsecond for v in fast[1:7]] == [1, 123_456, 123_400, 120_000, 500_000, 0]
+        assert [v.to_dict() for v in fast] == [v.to_dict() for v in typed]
+        assert sorted(v.run for v in fast) == sorted(w)
+        assert sum(v.readers for v in fast) == 7 and {v.version for v in fast} == {None, "a", "b"}
+        for k, row in enumerate(typed):
+            page = versions_module.versions(session, "m", 3, start=row.run)
+            assert page == versions_module.versions(session, "m", 3, row.run, text_times=False)
+            assert page == typed[k : k + 3]
+        assert versions_module.versions(session, "m", 2) == typed[:2]
