@@ -187,6 +187,7 @@ def bench_versions(store, runs: int) -> dict[str, str]:
             f"{timed(lambda: store.versions('models/prod.json'), 20):.1f} ms"
         ),
         "the CPU time of that call, client + database": cpu_time(store),
+        **typed_against_text(store),
         f"its newest 100 versions (one page), at {total} runs": (
             f"{timed(lambda: store.versions('models/prod.json', 100), 20):.1f} ms"
         ),
@@ -214,6 +215,26 @@ def cpu_time(store, repeat: int = 40) -> str:
     """CPU milliseconds per call of ``versions`` (10,000 rows): this process's (``process_time``) plus,
     on PostgreSQL, the server process serving the connection (``/proc``, so a server on this machine).
     What the call costs the machine whatever else runs on it: on an idle machine, the wall time's floor."""
+    found = in_turn(store, {"now": {}}, repeat)
+    return found["now"] if isinstance(found, dict) else found
+
+
+def typed_against_text(store, repeat: int = 30) -> dict[str, str]:
+    """PostgreSQL: all 10,000 rows with the end times typed by psycopg2 (the form before, Python 3.10's)
+    and as UTC text parsed by ``fromisoformat`` (now), in turn on one connection: wall and CPU each."""
+    if store.engine.dialect.name != "postgresql":
+        return {}
+    found = in_turn(
+        store, {"typed (before)": {"text_times": False}, "text (now)": {"text_times": True}}, repeat
+    )
+    if not isinstance(found, dict):
+        return {}
+    return {f"all 10,000 rows, end times {form}, in turn (median wall; CPU)": v for form, v in found.items()}
+
+
+def in_turn(store, forms: dict[str, dict], repeat: int) -> dict[str, str] | str:
+    """Each form of the ``versions`` call (keyword arguments) ``repeat`` times, the forms taking turns on
+    one session: the median wall time and the CPU time per call, client + database."""
     from sqlalchemy.orm import Session
 
     # The module's function, in this thread: Store.versions runs it in a worker thread (the time bound).
@@ -232,12 +253,23 @@ def cpu_time(store, repeat: int = 40) -> str:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
-        listing(session, "models/prod.json")
-        c0, s0 = time.process_time(), server()
+        walls: dict[str, list[float]] = {form: [] for form in forms}
+        cpu = {form: [0.0, 0.0] for form in forms}
+        for kw in forms.values():
+            listing(session, "models/prod.json", **kw)
         for _ in range(repeat):
-            listing(session, "models/prod.json")
-        client, served = (time.process_time() - c0) / repeat * 1000, (server() - s0) / repeat * 1000
-    return f"{client + served:.1f} ms ({client:.1f} client + {served:.1f} database)"
+            for form, kw in forms.items():
+                t0, c0, s0 = time.perf_counter(), time.process_time(), server()
+                listing(session, "models/prod.json", **kw)
+                walls[form].append((time.perf_counter() - t0) * 1000)
+                cpu[form][0] += time.process_time() - c0
+                cpu[form][1] += server() - s0
+    out = {}
+    for form in forms:
+        client, served = (cpu[form][0] / repeat * 1000, cpu[form][1] / repeat * 1000)
+        cpu_text = f"{client + served:.1f} ms ({client:.1f} client + {served:.1f} database)"
+        out[form] = cpu_text if len(forms) == 1 else f"{statistics.median(walls[form]):.1f} ms; {cpu_text}"
+    return out
 
 
 @contextmanager
@@ -283,6 +315,7 @@ def main() -> None:
                 results[backend].update(bench_versions(store, args.runs))
                 store.dispose()
     backends = list(results)
+    print(f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print("| measurement | " + " | ".join(backends) + " |")
     print("|---|" + "---|" * len(backends))
     for key in results[backends[0]]:
