@@ -38,7 +38,10 @@ class _Job(Generic[T]):
     def __init__(self, fn: Callable[[Deadline], T], deadline: Deadline, release: Callable[[], None]) -> None:
         self.fn = fn
         self.deadline = deadline
-        self.done = threading.Event()
+        # Held until the call ends: the caller waits by acquiring it. A bare lock, not an Event (a
+        # Condition, a waiter lock and a list per call), since every store call makes one.
+        self.done = threading.Lock()
+        self.done.acquire()
         self.value: Any = None
         self.error: BaseException | None = None
         self.release = release
@@ -51,7 +54,7 @@ class _Job(Generic[T]):
 
     def finish(self) -> None:
         self.release()  # the slot frees when the call ends, not when its caller gave up
-        self.done.set()
+        self.done.release()
 
 
 class CallBound:
@@ -82,7 +85,7 @@ class CallBound:
                 release()
         job: _Job[T] = _Job(fn, deadline, release)
         self._worker().put(job)
-        if not job.done.wait(max(0.0, deadline - time.monotonic())):
+        if not job.done.acquire(timeout=max(0.0, deadline - time.monotonic())):
             on_timeout()
             raise StoreUnavailableError(f"mltrace store {what} did not answer within {self.timeout:g} s")
         if job.error is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from hashlib import sha1
-from uuid import UUID
 
 DEFAULT_NAMESPACE = "default"  # the provider's namespace when [openlineage] namespace is unset
 
@@ -28,14 +27,17 @@ def static_uuid(instant: datetime, data: bytes) -> str:
     ``sha1(instant.isoformat() + data)`` (``instant`` in UTC; a naive one is taken to be UTC)."""
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=timezone.utc)
-    instant = instant.astimezone(timezone.utc)
+    elif instant.tzinfo is not timezone.utc:
+        instant = instant.astimezone(timezone.utc)
     millis = int(instant.timestamp() * 1000)
     digest = sha1(instant.isoformat().encode("utf-8") + data).digest()  # noqa: S324  (not for security)
     node = int.from_bytes(digest, "big") >> 84
     value = ((millis & 0xFFFF_FFFF_FFFF) << 80) | (node & 0xFFFF_FFFF_FFFF_FFFF_FFFF)
     value = (value & ~(0xF000 << 64)) | (7 << 76)  # version 7
     value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
-    return str(UUID(int=value))
+    # str(UUID(int=value)), without the UUID object: every run logged without an id of its own gets one
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def task_run_id(

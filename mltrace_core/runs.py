@@ -54,7 +54,10 @@ class RunRecord:
         if end < start:
             raise InvalidInputError(f"{what} ends before it starts")
         key = valid.name(self.key, "run key", 1200)
-        done = RunRecord(
+        # Filled in at once rather than through the frozen dataclass's __init__ (a setattr per field):
+        # every logged run passes here, and the record is the same, equal one.
+        done = object.__new__(RunRecord)
+        done.__dict__.update(
             key=key,
             component=valid.name(self.component, "component name"),
             start=start,
@@ -67,6 +70,7 @@ class RunRecord:
             component_tags=tuple(valid.name(t, "tag") for t in self.component_tags),
             inputs=_pointer_rows(self.inputs),
             outputs=_pointer_rows(self.outputs),
+            format=1,  # the spool format this version writes
             git_hash=valid.name(self.git_hash, "git hash", 256) if self.git_hash is not None else None,
             git_tags=None
             if self.git_tags is None
@@ -81,9 +85,9 @@ class RunRecord:
                 if self.staleness_threshold is None
                 else valid.integer(self.staleness_threshold, "staleness threshold", 0, valid.MAX_RUN_ID)
             ),
-            tests=tuple(_test_row(row) for row in self.tests),
+            tests=tuple(_test_row(row) for row in self.tests) if self.tests else (),
+            _checked=True,  # frozen: nothing can change it after this check
         )
-        object.__setattr__(done, "_checked", True)  # frozen: nothing can change it after this check
         return done
 
     def to_json(self) -> dict[str, Any]:
@@ -163,11 +167,10 @@ def _pointer_rows(rows: Iterable[object]) -> tuple[tuple[str, str | None, str | 
     for row in rows:
         if not isinstance(row, (tuple, list)) or len(row) != 3:
             raise InvalidInputError("a pointer row is (name, version, type)")
-        name, version, ptype = row
-        given = valid.name(name, "pointer name")
-        name = naming.canonical(given)
-        if name is not given:  # respelled: the canonical form is checked too
-            name = valid.name(name, "pointer name")
+        given, version, ptype = row
+        name = _CANONICAL.get(given) if type(given) is str else None
+        if name is None:
+            name = _canonical_name(given)
         ptype = valid.name(ptype, "pointer type", 64) if ptype is not None else None
         version = valid.version(version)
         if name in checked:  # two spellings of one pointer, or one named twice: what either says is kept
@@ -176,3 +179,21 @@ def _pointer_rows(rows: Iterable[object]) -> tuple[tuple[str, str | None, str | 
             ptype = earlier_type if ptype is None else ptype
         checked[name] = (name, version, ptype)  # otherwise the last mention wins
     return tuple(checked.values())
+
+
+# Pointer names already checked, to their canonical form: a pipeline names the same few pointers run
+# after run (what one run writes the next reads), and each is checked and respelled once per process.
+# Bounded: emptied when full, so a stream of ever-new names costs what it did without it.
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_MAX = 4096
+
+
+def _canonical_name(given: object) -> str:
+    checked = valid.name(given, "pointer name")
+    name = naming.canonical(checked)
+    if name is not checked:  # respelled: the canonical form is checked too
+        name = valid.name(name, "pointer name")
+    if len(_CANONICAL) >= _CANONICAL_MAX:
+        _CANONICAL.clear()
+    _CANONICAL[checked] = name
+    return name

@@ -39,6 +39,12 @@ MAX_INT32 = 2**31 - 1
 
 def name(value: object, what: str = "name", max_bytes: int = MAX_NAME_BYTES) -> str:
     """Return ``value`` if it is an acceptable name, else raise :class:`InvalidInputError`."""
+    # The common name -- printable ASCII, within the limit, not blank -- in a few C calls: every pointer,
+    # component and key of every logged run passes here. For ASCII, characters are bytes and
+    # "printable" is exactly "no control character"; anything else takes the full check below.
+    if type(value) is str and value.isascii() and value.isprintable() and len(value) <= max_bytes:
+        if value.strip():
+            return value
     if not isinstance(value, str):
         raise InvalidTypeError(f"{what} must be a string, not {type(value).__name__}")
     if not value.strip():
