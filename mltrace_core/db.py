@@ -7,8 +7,11 @@ instead of failing half-way with "database is locked" on lock upgrade.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +78,115 @@ def raw_connection(engine: Engine, what: str) -> Any:
             connection_invalidated=engine.dialect.is_disconnect(exc, None, None),  # type: ignore[arg-type]
             dialect=engine.dialect,
         ) from exc
+
+
+class HeldConnections:
+    """A driver connection of one engine per thread, kept by that thread between calls: the per-run log's.
+
+    Why: a pool checkout and checkin (a queue under a lock, a proxy, a weak reference, a reset) cost more
+    than a SQLite log's statements differ from the least possible, and a PostgreSQL log is one round
+    trip; the log runs on the caller's thread (SQLite) or on one of the store's long-lived workers
+    (PostgreSQL, :mod:`.bound`), so a connection per thread is reused call after call. Each is made by the
+    engine's pool (the same connect arguments, pragmas and events) and then detached from it, so the pool
+    never counts it. A connection is closed when its thread ends (it is released with the thread's
+    data), when it fails (:meth:`discard`), or by :meth:`close` (``Store.dispose``). A child process
+    after a fork opens its own and never touches (nor closes) its parent's, as SQLAlchemy advises for
+    pools."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def take(self, engine: Engine, what: str) -> Any:
+        """This thread's driver connection, opened on first use (a failure raised as ``DBAPIError``)."""
+        slot = getattr(self._local, "slot", None)
+        if slot is not None and slot.pid == os.getpid():
+            return slot.conn
+        fairy = raw_connection(engine, what)
+        conn = fairy.driver_connection
+        fairy.detach()
+        slot = _Slot(conn)
+        with self._lock:
+            if self._pid != slot.pid:  # a forked child: its parent's connections are not its own
+                self._slots = weakref.WeakSet()
+                self._pid = slot.pid
+            self._slots.add(slot)
+        self._local.slot = slot
+        return conn
+
+    def discard(self) -> None:
+        """Close this thread's connection (it failed): the thread's next call opens another."""
+        slot = getattr(self._local, "slot", None)
+        self._local.slot = None
+        if slot is not None:
+            slot.close()
+
+    def close(self) -> None:
+        """Close every thread's connection (each thread opens another if it is used again)."""
+        with self._lock:
+            slots = list(self._slots) if self._pid == os.getpid() else []
+            self._slots = weakref.WeakSet()
+        for slot in slots:
+            slot.close()
+
+
+class _Slot:
+    """One thread's held connection; released (and so closed) with the thread's data when it ends."""
+
+    __slots__ = ("conn", "pid", "__weakref__")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 -- already closed or broken: nothing more to release
+            pass
+
+
+_HELD: weakref.WeakKeyDictionary[Engine, HeldConnections] = weakref.WeakKeyDictionary()
+_HELD_LOCK = threading.Lock()
+
+
+def held_connections(engine: Engine) -> HeldConnections:
+    """The :class:`HeldConnections` of ``engine`` (one per engine; gone with it)."""
+    held = _HELD.get(engine)
+    if held is None:
+        with _HELD_LOCK:
+            held = _HELD.get(engine)
+            if held is None:
+                held = _HELD[engine] = HeldConnections()
+    return held
+
+
+def close_held(engine: Engine) -> None:
+    """Close the connections held for ``engine`` (``Store.dispose``)."""
+    held = _HELD.pop(engine, None)
+    if held is not None:
+        held.close()
+
+
+def held_error(engine: Engine, held: HeldConnections, conn: Any, exc: Exception, what: str) -> StatementError:
+    """:func:`driver_error` for a held connection: a failed connection is closed (its thread opens
+    another), and on a disconnect every thread's is given up -- the server dropped them all -- along with
+    the pool's; the store retries the call once on a new connection (``Store._retrying``)."""
+    invalidated = engine.dialect.is_disconnect(exc, conn, None)  # type: ignore[arg-type]
+    if invalidated:
+        held.discard()
+        _HELD.pop(engine, None)  # the others are closed as their threads let go of them
+        engine.dispose(close=False)
+    return DBAPIError.instance(
+        what,
+        None,
+        exc,
+        engine.dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=engine.dialect,
+    )
 
 
 def driver_error(engine: Engine, fairy: Any, exc: Exception, what: str) -> StatementError:

@@ -1,8 +1,9 @@
 """The hot path of ``Store.log``: a new run written with the least client work the backend allows.
 
 The common case -- a run whose key is new -- is the one every traced task try and every logged run of
-plain Python takes, so it skips the ORM session and SQLAlchemy's statement machinery and speaks to the
-driver (the pooled DBAPI connection of the store's engine):
+plain Python takes, so it skips the ORM session, SQLAlchemy's statement machinery and its pool, and
+speaks to the driver on a connection the calling thread keeps (:class:`mltrace_core.db.HeldConnections`:
+the caller's own thread for SQLite, one of the store's long-lived workers for PostgreSQL):
 
 - PostgreSQL: one call of the server-side function ``mltrace_log_run`` (schemas 0008, 0010), autocommit:
   one round trip, committed durably on return; the function's plans are prepared once per connection.
@@ -14,8 +15,8 @@ single statements. A run that carries a staleness threshold (logged through mltr
 back with 0.17's staleness messages, judged from what the same write found upstream (:mod:`.staleness`),
 so the warning 0.17 gave needs no second read. Anything else -- a key already written (a merge), a run with test results -- returns
 ``None`` having written nothing, and the store takes the general path. Driver errors are raised as
-SQLAlchemy's ``DBAPIError`` (what the store translates and retries), with a disconnected connection
-invalidated so the pool never hands it out again.
+SQLAlchemy's ``DBAPIError`` (what the store translates and retries), a failed connection closed (its
+thread opens another) and, on a disconnect, every held connection and the pool given up.
 """
 
 from __future__ import annotations
@@ -47,23 +48,21 @@ def log(engine: Engine, rec: RunRecord) -> Logged | None:
     if rec.tests:
         return None
     postgres = engine.dialect.name == "postgresql"
-    fairy = db.raw_connection(engine, "mltrace fast log")
+    held = db.held_connections(engine)
+    conn = held.take(engine, "mltrace fast log")
     try:
-        try:
-            return _log_pg(fairy, rec) if postgres else _log_sqlite(fairy, rec)
-        except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
-            _rollback(fairy, postgres)
-            raise db.driver_error(engine, fairy, exc, "mltrace fast log") from exc
-    finally:
-        fairy.close()
+        return _log_pg(conn, rec) if postgres else _log_sqlite(conn, rec)
+    except (sqlite3.Error, engine.dialect.loaded_dbapi.Error) as exc:
+        _rollback(conn, postgres)
+        raise db.held_error(engine, held, conn, exc, "mltrace fast log") from exc
 
 
-def _rollback(fairy: Any, postgres: bool) -> None:
+def _rollback(conn: Any, postgres: bool) -> None:
     if not postgres:
         try:
-            fairy.driver_connection.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
         except sqlite3.Error:
-            pass  # no transaction open (BEGIN itself failed)
+            pass  # no transaction open (BEGIN itself failed), or the connection is gone
 
 
 def _pointer_args(rec: RunRecord) -> tuple[list[str], list[str | None]]:
@@ -118,22 +117,18 @@ def log_run_args(rec: RunRecord) -> tuple[Any, ...]:
 
 
 # -- PostgreSQL: one round trip -------------------------------------------------------------------------
-def _log_pg(fairy: Any, rec: RunRecord) -> Logged | None:
-    conn = fairy.driver_connection
-    conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
-    try:
-        cur = conn.cursor()
-        cur.execute(_PG_CALL, log_run_args(rec))
-        run_id, upstream = cur.fetchone()
-        cur.close()
-        if run_id is None:
-            return None
-        if rec.staleness_threshold is None or not upstream:
-            return int(run_id), ()
-        return int(run_id), staleness.judged(upstream, rec.staleness_threshold)
-    finally:
-        if not conn.closed:  # a dropped connection refuses even this; the caller invalidates it
-            conn.autocommit = False
+def _log_pg(conn: Any, rec: RunRecord) -> Logged | None:
+    if not conn.autocommit:  # the held connection serves only this call: it stays in autocommit
+        conn.autocommit = True  # client-side only (psycopg2 sends nothing): the call commits on return
+    cur = conn.cursor()
+    cur.execute(_PG_CALL, log_run_args(rec))
+    run_id, upstream = cur.fetchone()
+    cur.close()
+    if run_id is None:
+        return None
+    if rec.staleness_threshold is None or not upstream:
+        return int(run_id), ()
+    return int(run_id), staleness.judged(upstream, rec.staleness_threshold)
 
 
 def _json_list(values: tuple[str, ...] | None) -> str:
@@ -197,8 +192,7 @@ ORDER BY d.producer_run_id
 """
 
 
-def _log_sqlite(fairy: Any, rec: RunRecord) -> Logged | None:
-    conn = fairy.driver_connection
+def _log_sqlite(conn: Any, rec: RunRecord) -> Logged | None:
     c = conn.execute
     now = sqlite_ts(datetime.now(timezone.utc))
     start, end = sqlite_ts(rec.start), sqlite_ts(rec.end)

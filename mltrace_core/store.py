@@ -209,6 +209,7 @@ class Store:
 
     def dispose(self) -> None:
         if self._engine is not None:
+            db.close_held(self._engine)
             self._engine.dispose()
             self._engine = None
             self._ready = False
