@@ -102,7 +102,7 @@ class HeldConnections:
     def take(self, engine: Engine, what: str) -> Any:
         """This thread's driver connection, opened on first use (a failure raised as ``DBAPIError``)."""
         slot = getattr(self._local, "slot", None)
-        if slot is not None and slot.pid == os.getpid():
+        if slot is not None and slot.open and slot.pid == os.getpid():
             return slot.conn
         fairy = raw_connection(engine, what)
         conn = fairy.driver_connection
@@ -135,13 +135,15 @@ class HeldConnections:
 class _Slot:
     """One thread's held connection; released (and so closed) with the thread's data when it ends."""
 
-    __slots__ = ("conn", "pid", "__weakref__")
+    __slots__ = ("conn", "pid", "open", "__weakref__")
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.pid = os.getpid()
+        self.open = True
 
     def close(self) -> None:
+        self.open = False
         try:
             self.conn.close()
         except Exception:  # noqa: BLE001 -- already closed or broken: nothing more to release
@@ -171,9 +173,9 @@ def close_held(engine: Engine) -> None:
 
 
 def held_error(engine: Engine, held: HeldConnections, conn: Any, exc: Exception, what: str) -> StatementError:
-    """:func:`driver_error` for a held connection: a failed connection is closed (its thread opens
-    another), and on a disconnect every thread's is given up -- the server dropped them all -- along with
-    the pool's; the store retries the call once on a new connection (``Store._retrying``)."""
+    """:func:`driver_error` for a held connection: on a disconnect this thread's connection is closed (its
+    next call opens another) and every other thread's given up with the pool's -- the server dropped
+    them all; the store retries the call once on a new connection (``Store._retrying``)."""
     invalidated = engine.dialect.is_disconnect(exc, conn, None)  # type: ignore[arg-type]
     if invalidated:
         held.discard()

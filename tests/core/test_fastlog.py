@@ -4,12 +4,15 @@ call nothing (no ping before use: the store retries once on a fresh connection).
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
 import mltrace_core
+from mltrace_core import db
 from mltrace_core.models import component_tags, components, pointers, run_inputs, run_outputs, runs
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.write import write_run
@@ -110,4 +113,51 @@ def test_a_connection_the_server_dropped_costs_a_log_nothing(fresh_pg_database):
     assert dropped >= 1
     assert store.log(records()[1]) > 0
     assert len(store.get_recent_runs()) == 2
+    store.dispose()
+
+
+def closed(conn) -> bool:
+    """Whether a driver connection (sqlite3 or psycopg2) has been closed."""
+    if hasattr(conn, "closed"):  # psycopg2: nonzero once closed
+        return bool(conn.closed)
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:  # "Cannot operate on a closed database."
+        return True
+    return False
+
+
+def test_a_thread_keeps_its_connection_which_ends_with_it(store_uri):
+    """The log's connections (db.HeldConnections): one per thread, reused call after call, released when
+    the thread ends, closed as a whole (each thread then opens another), never the pool's."""
+    engine = db.make_engine(store_uri)
+    held = db.HeldConnections()
+    mine = held.take(engine, "test")
+    assert held.take(engine, "test") is mine
+    theirs: list = []
+    worker = threading.Thread(target=lambda: theirs.append(id(held.take(engine, "test"))))
+    worker.start()
+    worker.join()
+    assert theirs[0] != id(mine)
+    assert [slot.conn for slot in held._slots] == [mine]  # the worker's went with it
+    assert engine.pool.checkedout() == 0  # detached: the pool neither counts nor lends them
+    held.close()
+    assert closed(mine)
+    again = held.take(engine, "test")
+    assert again is not mine and not closed(again)
+    held.discard()
+    assert closed(again)
+    engine.dispose()
+
+
+def test_a_disposed_store_keeps_no_connection(store_uri):
+    store = mltrace_core.Store(store_uri)
+    for rec in records()[:3]:
+        store.log(rec)
+    conns = [slot.conn for slot in db.held_connections(store.engine)._slots]
+    assert conns and not any(closed(c) for c in conns)
+    store.dispose()
+    assert all(closed(c) for c in conns)
+    assert store.log(records()[3]) > 0  # and opens another on its next call
+    assert len(store.get_recent_runs()) == 4
     store.dispose()
