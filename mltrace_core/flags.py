@@ -26,17 +26,15 @@ import json
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
+from weakref import WeakSet
 
 from sqlalchemy import (
     CursorResult,
-    TextualSelect,
     Update,
     and_,
-    bindparam,
     exists,
     func,
     select,
-    text,
     true,
     update,
 )
@@ -45,8 +43,10 @@ from sqlalchemy.orm import Session
 from mltrace_core import lineage, rule
 from mltrace_core.addresses import resolve
 from mltrace_core.errors import InvalidInputError, NotFoundError
+from mltrace_core.fastlog import sqlite_ts
+from mltrace_core.fasttrace import timestamps
 from mltrace_core.lineage import latest_writer, shared_runs
-from mltrace_core.models import UTCDateTime, flags, pointers, run_outputs, utcnow
+from mltrace_core.models import flags, pointers, run_outputs, utcnow
 from mltrace_core.naming import canonical
 from mltrace_core.queries import dialect_of, load_runs
 from mltrace_core.records import FlagRecord, Review
@@ -194,33 +194,43 @@ class FlagHit(NamedTuple):
 
 # The inputs of a try, bound as one JSON parameter: [{"name": ..., "version": ...}, ...].
 _INPUTS = {
-    "postgresql": "SELECT x.name, x.version FROM json_to_recordset(CAST(:inputs AS json)) AS x(name text, version text)",
+    "postgresql": "SELECT x.name, x.version FROM json_to_recordset($1) AS x(name text, version text)",
     "sqlite": "SELECT json_extract(j.value, '$.name') AS name, json_extract(j.value, '$.version') AS version"
     " FROM json_each(:inputs) AS j",
 }
 _FLAGGED = {"postgresql": "p.flagged", "sqlite": "p.flagged = 1"}
+_NOW = {"postgresql": "$2", "sqlite": ":now"}
 
 
-# Is anything flagged at all: one probe of the partial index of flagged pointers, and all a try's check
-# costs in a store where nothing is (a statement small enough that planning it costs nothing either).
-_ANY_FLAGGED = select(exists().where(pointers.c.flagged == true()))
+def _ended(run: str, pointer: str) -> str:
+    """SQL: when ``run`` wrote ``pointer``, by the primary key of run_outputs (a join left SQLite free to
+    start from the pointer's index, with a Bloom filter built by scanning the whole table)."""
+    return f"(SELECT w.end_ts FROM run_outputs w WHERE w.run_id = {run} AND w.pointer_id = {pointer})"
 
 
 @cache
-def _flags_on_sql(dialect: str) -> TextualSelect:
-    # Asked only when some pointer is flagged (flags_on probes that first). The runs the try
-    # will be linked to (the lineage rule, as of now), their upstream lineage, and every active flag
-    # reaching one of the try's own reads or a read or write of one of those runs. The walk goes only
-    # through runs that ended at or after `oldest`, the first write or read of any flagged pointer (a
-    # few index probes, one per flagged pointer): a run that ended before can neither have read nor
-    # written flagged data, nor can anything upstream of it, which ended earlier still.
-    sql = f"""
+def _check_sql(dialect: str) -> str:
+    # The runs the try will be linked to (the lineage rule, as of now), their upstream lineage, and every
+    # active flag reaching one of the try's own reads or a read or write of one of those runs. The walk
+    # goes only through runs that ended at or after `oldest`, the first write or read of any flagged
+    # pointer (a few index probes, one per flagged pointer): a run that ended before can neither have read
+    # nor written flagged data, nor can anything upstream of it, which ended earlier still. The last line
+    # is the probe of the partial index of flagged pointers, evaluated once before anything else: where
+    # nothing is flagged, the statement stops there.
+    now = _NOW[dialect]
+
+    def flagged(pointer: str) -> str:
+        # a scalar subquery, which no planner turns into a join: the reads and writes of the runs reached
+        # are the outer side, each probed by primary key, whatever the statistics say of the flags
+        return f"(SELECT q.flagged FROM pointers q WHERE q.id = {pointer}){' = 1' if dialect == 'sqlite' else ''}"
+
+    return f"""
         WITH RECURSIVE
         reads(pointer_id, version) AS (
             SELECT q.id, x.version FROM ({_INPUTS[dialect]}) AS x JOIN pointers q ON q.name = x.name
         ),
         linked(pointer_id, version, producer) AS (
-            SELECT r.pointer_id, r.version, {rule.producer("r", ":now", "0")} FROM reads r
+            SELECT r.pointer_id, r.version, {rule.producer("r", now, "0")} FROM reads r
         ),
         oldest(at) AS (
             SELECT MIN(b.at) FROM (
@@ -232,33 +242,87 @@ def _flags_on_sql(dialect: str) -> TextualSelect:
             ) AS b
         ),
         reach(run_id) AS (
-            SELECT l.producer FROM linked l
-            JOIN run_outputs w ON w.run_id = l.producer AND w.pointer_id = l.pointer_id
-            WHERE w.end_ts >= (SELECT at FROM oldest)
+            SELECT l.producer FROM linked l WHERE {_ended("l.producer", "l.pointer_id")} >= (SELECT at FROM oldest)
             UNION
             SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
-            JOIN run_outputs w ON w.run_id = d.producer_run_id AND w.pointer_id = d.pointer_id
-            WHERE w.end_ts >= (SELECT at FROM oldest)
+            WHERE {_ended("d.producer_run_id", "d.pointer_id")} >= (SELECT at FROM oldest)
+        ),
+        touched(run_id, pointer_id, version) AS MATERIALIZED (
+            SELECT NULL, l.pointer_id, {read_version("l.version", "l.producer", "l.pointer_id")}
+            FROM linked l WHERE {flagged("l.pointer_id")}
+            UNION ALL
+            SELECT i.run_id, i.pointer_id, {read_version("i.version", linked_producer("i"), "i.pointer_id")}
+            FROM reach r JOIN run_inputs i ON i.run_id = r.run_id WHERE {flagged("i.pointer_id")}
+            UNION ALL
+            SELECT o.run_id, o.pointer_id, o.version
+            FROM reach r JOIN run_outputs o ON o.run_id = r.run_id WHERE {flagged("o.pointer_id")}
         ),
         hits(run_id, flag_id) AS (
-            SELECT NULL, f.id FROM linked l
-            JOIN flags f ON {reaches("f", "l.pointer_id", read_version("l.version", "l.producer", "l.pointer_id"))}
-            UNION
-            SELECT i.run_id, f.id FROM reach r JOIN run_inputs i ON i.run_id = r.run_id
-            JOIN flags f ON {reaches("f", "i.pointer_id", read_version("i.version", linked_producer("i"), "i.pointer_id"))}
-            UNION
-            SELECT o.run_id, f.id FROM reach r JOIN run_outputs o ON o.run_id = r.run_id
-            JOIN flags f ON {reaches("f", "o.pointer_id", "o.version")}
+            SELECT DISTINCT t.run_id, f.id FROM touched t JOIN flags f ON {reaches("f", "t.pointer_id", "t.version")}
         )
         SELECT h.run_id, c.name, p.name, f.version, f.reason, f.flagged_by, f.flagged_at, f.id
         FROM hits h JOIN flags f ON f.id = h.flag_id JOIN pointers p ON p.id = f.pointer_id
         LEFT JOIN component_runs cr ON cr.id = h.run_id LEFT JOIN components c ON c.id = cr.component_id
+        WHERE EXISTS (SELECT 1 FROM pointers p WHERE {_FLAGGED[dialect]})
         """
+
+
+# PostgreSQL: the check is a prepared statement of each connection, planned once (a generic plan: its
+# parameters, a JSON list and a time, tell the planner nothing a custom plan could use). Planning the
+# statement cost 2-3 times executing it where the flagged data is recent; now a process that checks
+# many tries (a worker's listener, an API server, the bench) plans it once per pooled connection, and
+# a task process that checks one try plans it once, as before. The index-walk settings
+# (lineage.INDEX_WALK) go with every call, not only the first: PostgreSQL replans a prepared statement
+# when the statistics of its tables change.
+_STATEMENT = "mltrace_flags_on"
+_PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
+_EXECUTE = (
+    f"{lineage.INDEX_WALK}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {_STATEMENT}(%s, %s)"
+)
+_NOT_PREPARED, _ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
+
+
+def _execute_pg(cursor: Any, inputs: str, now: datetime) -> None:
+    conn = cursor.connection
+    try:
+        cursor.execute(_statement(conn not in _PREPARED), (inputs, now))
+    except Exception as exc:  # retried only outside a transaction (the fast read), where nothing aborts
+        code = getattr(exc, "pgcode", None)
+        if not conn.autocommit or code not in (_NOT_PREPARED, _ALREADY_PREPARED):
+            raise
+        # a pooler or DISCARD ALL dropped it, or it was there already
+        cursor.execute(_statement(code == _NOT_PREPARED), (inputs, now))
+    _PREPARED.add(conn)
+
+
+def _statement(prepare: bool) -> str:
+    head = f"PREPARE {_STATEMENT}(json, timestamptz) AS {_check_sql('postgresql')}; " if prepare else ""
+    return head + _EXECUTE
+
+
+def check(
+    cursor: Any, dialect: str, inputs: list[tuple[str, str | None]], now: datetime | None = None
+) -> list[FlagHit]:
+    """:func:`flags_on` on a driver cursor: one statement, one round trip (see :mod:`mltrace_core.fastread`)."""
+    if not inputs:
+        return []
+    wanted = json.dumps([{"name": canonical(name), "version": version} for name, version in inputs])
+    at = now or utcnow()
     if dialect == "postgresql":
-        # Walk the indexes (see lineage.INDEX_WALK), in the same round trip; the settings end with the
-        # read transaction this is the last statement of (Store.flags_on).
-        sql = f"{lineage.INDEX_WALK}; {sql}"
-    return text(sql).bindparams(bindparam("now", type_=UTCDateTime())).columns(flagged_at=UTCDateTime())
+        _execute_pg(cursor, wanted, at)
+    else:
+        cursor.execute(_check_sql(dialect), {"inputs": wanted, "now": sqlite_ts(at)})
+    ts = timestamps(dialect)
+    best: dict[int, FlagHit] = {}
+    order: dict[int, tuple[str, datetime, int]] = {}
+    for run, component, name, version, reason, by, flagged_at, fid in cursor.fetchall():
+        at_ = ts(flagged_at)
+        hit = FlagHit(FlagRecord(name, version, reason, by, at_, None), run, component)
+        old = best.get(fid)
+        if old is None or (old.run is not None and (run is None or run > old.run)):
+            best[fid] = hit
+        order[fid] = (name, at_, fid)
+    return [best[fid] for fid in sorted(best, key=lambda f: (best[f].run is not None, order[f]))]
 
 
 def flags_on(
@@ -271,22 +335,14 @@ def flags_on(
     unversioned input reads the version its producer wrote, the latest). One flag is reported once, on
     the try's own read if it is one, else on the latest run of the lineage that touched it.
 
-    Where no pointer is flagged, one probe of the partial index of flagged pointers; else one statement
-    more, whose walk goes no further back than the oldest flagged data."""
-    wanted = [{"name": canonical(name), "version": version} for name, version in inputs]
-    if not wanted or not session.execute(_ANY_FLAGGED).scalar():
-        return []
-    params = {"inputs": json.dumps(wanted), "now": now or utcnow()}
-    rows = session.execute(_flags_on_sql(dialect_of(session)), params).all()
-    best: dict[int, FlagHit] = {}
-    order: dict[int, tuple[str, datetime, int]] = {}
-    for run, component, name, version, reason, by, at, fid in rows:
-        hit = FlagHit(FlagRecord(name, version, reason, by, at, None), run, component)
-        old = best.get(fid)
-        if old is None or (old.run is not None and (run is None or run > old.run)):
-            best[fid] = hit
-        order[fid] = (name, at, fid)
-    return [best[fid] for fid in sorted(best, key=lambda f: (best[f].run is not None, order[f]))]
+    One statement (:func:`check`, which the store runs on a driver connection outside a transaction),
+    here inside the session's transaction: where no pointer is flagged, it stops after one probe of the
+    partial index of flagged pointers; else its walk goes no further back than the oldest flagged data."""
+    cursor = session.connection().connection.cursor()
+    try:
+        return check(cursor, dialect_of(session), inputs, now)
+    finally:
+        cursor.close()
 
 
 def _version_writer(session: Session, pid: int, version: str) -> int | None:

@@ -302,7 +302,7 @@ class Store:
         None) pairs), or what those were made from (their lineage); see :func:`mltrace_core.flags.flags_on`.
         One statement; one index probe when nothing is flagged."""
         pairs = [(valid.name(n, "pointer name"), valid.version(v)) for n, v in inputs]
-        return self._read(flags.flags_on, pairs)
+        return self._fast_read(flags.check, pairs)
 
     def impact(self, address: str, limit: int | None = None, after: int | str | None = None) -> Impact:
         """Every run downstream of ``address`` (``NAME``, ``NAME@VERSION``, ``run:ID``), paged by run id,

@@ -118,6 +118,38 @@ def test_flags_on_the_inputs_of_a_try(store, versions):
     assert on(("raw.csv", "v1"), ("raw.csv", None)) == []
 
 
+def test_the_check_outside_and_inside_a_transaction_agree_and_survive_a_dropped_statement(store, versions):
+    """The store checks on a driver connection outside a transaction (PostgreSQL: a statement prepared
+    once per connection); a session checks inside its transaction: the same answer. A connection whose
+    prepared statement was dropped (a pooler, DISCARD ALL) or prepared unknown to this process prepares
+    it again or uses it."""
+    from mltrace_core import flags
+
+    store.flag("raw.csv@v1", reason="bad")
+    store.flag("feat1")
+    inputs = [("feat1", None), ("model1", None), ("raw.csv", "v1")]
+    expected = store.flags_on(inputs)
+    assert [(f.target, f.run) for f in expected] == [("feat1", None), ("raw.csv@v1", None)]
+    with store.session() as s:
+        assert flags.flags_on(s, inputs) == expected
+    if store.engine.dialect.name != "postgresql":
+        return
+    fairy = store.engine.raw_connection()
+    try:
+        conn = fairy.driver_connection
+        conn.autocommit = True
+        cursor = conn.cursor()
+        assert flags.check(cursor, "postgresql", inputs) == expected
+        cursor.execute("DEALLOCATE ALL")
+        assert flags.check(cursor, "postgresql", inputs) == expected
+        flags._PREPARED.discard(conn)
+        assert flags.check(cursor, "postgresql", inputs) == expected
+        cursor.close()
+        conn.autocommit = False
+    finally:
+        fairy.close()
+
+
 def test_flags_on_reach_what_the_inputs_were_made_from(store, versions):
     """A model trained on a flagged export is flagged data too: the check follows the inputs' lineage."""
     store.flag("raw.csv@v1", reason="doubled rows", by="alice")
