@@ -24,16 +24,18 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from mltrace_core import lineage
 from mltrace_core.addresses import resolve
+from mltrace_core.fasttrace import new_record, run_fields, timestamps
 from mltrace_core.models import pointers, run_outputs
-from mltrace_core.queries import load_runs
-from mltrace_core.records import Address, AirflowRun, Impact, Trace
+from mltrace_core.queries import SEP, dialect_of, ids_text, load_runs
+from mltrace_core.records import Address, AirflowRun, Impact, Run, Trace
 
 DEFAULT_LIMIT = 100
+_GENERAL = "!"  # after a producer id in a page's row: the run's staleness needs the general rules
 _Row = tuple[int, "str | None", "str | None", "str | None"]  # run id, dag_id, run_id, task_id
 
 # Where the walk starts, per kind of address (bound: :pid, :version, :run).
@@ -46,18 +48,61 @@ _STARTS = {
     "run": "SELECT d.consumer_run_id AS run_id FROM run_dependencies d WHERE d.producer_run_id = :run",
 }
 
-_LIVE = text(
-    """
-    SELECT DISTINCT o.run_id FROM run_outputs o
-    WHERE o.run_id IN :ids AND NOT EXISTS (
-        SELECT 1 FROM run_outputs l
-        WHERE l.pointer_id = o.pointer_id AND l.end_ts >= o.end_ts  -- a range of (pointer, end) index
-          AND (l.end_ts > o.end_ts OR l.run_id > o.run_id)
-          AND ((o.version IS NULL AND l.run_id <> o.run_id)
-               OR (o.version IS NOT NULL AND (l.version IS NULL OR l.version <> o.version)))
+# A run is live when some pointer it wrote has not since been written with another version (unversioned:
+# by another run): no later write of that pointer (a range of the (pointer, end) index) differs.
+_LIVE = """(
+        SELECT 1 FROM run_outputs o
+        WHERE o.run_id = r.id AND NOT EXISTS (
+            SELECT 1 FROM run_outputs l
+            WHERE l.pointer_id = o.pointer_id AND l.end_ts >= o.end_ts
+              AND (l.end_ts > o.end_ts OR l.run_id > o.run_id)
+              AND ((o.version IS NULL AND l.run_id <> o.run_id)
+                   OR (o.version IS NOT NULL AND (l.version IS NULL OR l.version <> o.version)))
+        )
+        LIMIT 1
+    ) IS NOT NULL"""  # a scalar subquery, per run: PostgreSQL would hash an EXISTS over every write
+
+
+@cache
+def _page_sql(dialect: str) -> str:
+    """A page's runs, one row each, in the layout :func:`fasttrace.run_fields` builds a :class:`Run` from
+    (id, component, start, end, status, notes, code version, error, the nine identity columns, the 0.17
+    staleness threshold), then its input names, output names and producers, each aggregated into one
+    text column, a producer marked ``!`` where the run's staleness needs the general rules (the read named a
+    version and another run wrote the pointer between the producer and the run: a newer version may have
+    existed; or the producer ended nearly 30 days before the run started);
+    and whether it is live. PostgreSQL runs it with the index-walk settings (lineage.INDEX_WALK): else
+    the liveness of a big page is one hash anti-join over every write in the store."""
+    pg = dialect == "postgresql"
+
+    def agg(value: str) -> str:
+        return f"string_agg(({value})::text, E'\\x1f')" if pg else f"group_concat({value}, char(31))"
+
+    old = (
+        "prod.end_ts < r.start_ts - interval '29 days'"
+        if pg
+        else "prod.end_ts < datetime(r.start_ts, '-29 days')"
     )
-    """
-).bindparams(bindparam("ids", expanding=True))
+    # a write of the pointer after the producer's, by the time the run started: a newer version may have
+    # existed (the general rules tell; without one, certainly none did)
+    newer = """EXISTS (SELECT 1 FROM run_outputs n WHERE n.pointer_id = d.pointer_id
+        AND n.end_ts >= prod.end_ts AND n.end_ts <= r.start_ts AND n.run_id <> d.producer_run_id)"""
+    # the ids as rows (an = ANY of 10,000 ids costs PostgreSQL's planner a selectivity estimate per id)
+    ids = "unnest(CAST(%(ids)s AS BIGINT[]))" if pg else "json_each(:ids)"
+    column = "x.x" if pg else "x.value"
+    return f"""
+        SELECT r.id, c.name, r.start_ts, r.end_ts, r.status, r.notes, r.code_version, r.error,
+            r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
+            r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
+            (SELECT {agg("p.name")} FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id WHERE i.run_id = r.id),
+            (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id WHERE o.run_id = r.id),
+            (SELECT {agg(f"d.producer_run_id || CASE WHEN {old} OR (i.version IS NOT NULL AND {newer}) THEN '!' ELSE '' END")}
+               FROM run_dependencies d JOIN component_runs prod ON prod.id = d.producer_run_id
+               JOIN run_inputs i ON i.run_id = d.consumer_run_id AND i.pointer_id = d.pointer_id
+               WHERE d.consumer_run_id = r.id),
+            {_LIVE}
+        FROM {ids} AS x JOIN component_runs r ON r.id = {column} JOIN components c ON c.id = r.component_id
+        """
 
 
 @cache
@@ -112,15 +157,56 @@ def impact(session: Session, address: str, limit: int = DEFAULT_LIMIT, after: in
     rows.sort()
     after_here = [row for row in rows if after is None or row[0] > after]
     page = [row[0] for row in after_here[:limit]]
-    loaded = load_runs(session, page)
-    live = set(session.execute(_LIVE, {"ids": page}).scalars()) if page else set()
+    loaded = _page(session, page)
     return Impact(
         address=address,
-        runs=tuple((loaded[r], r in live) for r in page if r in loaded),
+        runs=tuple(loaded[r] for r in page if r in loaded),
         airflow=_by_dag_run(rows),
         next=page[-1] if len(after_here) > limit else None,
         total=len(rows),
     )
+
+
+def _page(session: Session, ids: list[int]) -> dict[int, tuple[Run, bool]]:
+    """(run, live) by id, from one statement on the session's driver connection, records built from its
+    plain rows (10,000 of them on one page: the ORM's result machinery and :func:`queries.load_runs`'s
+    batch of staleness queries cost several times the statement). A run whose staleness needs the general
+    rules (see :func:`_page_sql`; mltrace 0.17's threshold too) is loaded by :func:`queries.load_runs`,
+    as before; both paths give equal records (tests/core/test_impact.py)."""
+    if not ids:
+        return {}
+    dialect = dialect_of(session)
+    postgres = dialect == "postgresql"
+    cursor = session.connection().connection.cursor()
+    try:
+        sql = _page_sql(dialect)
+        cursor.execute(f"{lineage.INDEX_WALK}; {sql}" if postgres else sql, {"ids": ids_text(session, ids)})
+        rows = cursor.fetchall()
+        if postgres:
+            cursor.execute(lineage.PLANNER_DEFAULTS)
+    finally:
+        cursor.close()
+    ts = timestamps(dialect)
+    found: dict[int, tuple[Run, bool]] = {}
+    general: dict[int, bool] = {}
+    for row in rows:
+        rid, ins, outs, deps, live = row[0], row[18], row[19], row[20], bool(row[21])
+        if row[17] is not None or (deps and _GENERAL in deps):
+            general[rid] = live
+            continue
+        fields = run_fields(
+            row,
+            ts(row[2]),
+            ts(row[3]),
+            tuple(sorted(ins.split(SEP))) if ins else (),
+            tuple(sorted(outs.split(SEP))) if outs else (),
+            tuple(sorted({int(p) for p in deps.split(SEP)})) if deps else (),
+            (),
+        )
+        found[rid] = (new_record(Run, fields), live)
+    for rid, run in load_runs(session, list(general)).items():
+        found[rid] = (run, general[rid])
+    return found
 
 
 def _reach(session: Session, kind: str, params: dict[str, object]) -> list[_Row]:

@@ -138,3 +138,26 @@ def test_downstream_of_a_version_starts_at_its_readers(store, pipe):
     assert store.downstream(f"run:{pipe['report']}").nodes == ()
     with pytest.raises(NotFoundError):
         store.downstream("raw.csv@v9")
+
+
+def test_a_page_built_from_plain_rows_equals_the_general_load(store, pipe, log):
+    """The page's runs come from one statement's plain rows, except those whose staleness needs the
+    general rules (a read of a named version; an input produced nearly 30 days before), which the general
+    load gives: every run equal to what queries.load_runs gives, its liveness equal to the definition's."""
+    from mltrace_core import impact, queries
+
+    old = log("export", [], ["old.csv"], -60 * 24 * 45)  # written 45 days before its reader
+    late = log("late", ["old.csv", "model"], ["late.csv"], 20)
+    audit = log("audit", [("raw.csv", "v1")], ["audit.csv"], 20)  # v2 was newer when it started
+    page = store.impact("raw.csv", 1000)
+    with store.session() as s:
+        ids = [run.id for run, _ in page.runs]
+        assert {r.id for r, _ in store.impact("old.csv").runs} == {late}
+        general = queries.load_runs(s, ids + [late])
+        assert [run for run, _ in page.runs] == [general[i] for i in ids]
+        [(late_run, _)] = store.impact(f"run:{old}").runs
+        assert late_run == general[late] and late_run.stale  # the 30-day rule, from the general path
+        assert any("a newer version" in w for w in general[audit].stale)
+        assert [i for i in ids if not general[i].stale]  # and runs the plain rows give
+        fast = impact._page(s, ids)
+        assert {i: live for i, (_, live) in fast.items()} == {r.id: live for r, live in page.runs}
