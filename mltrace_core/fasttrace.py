@@ -129,18 +129,20 @@ def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     """The whole trace of pointer ``name``'s latest version in one statement on a driver cursor (one
     round trip); ``None`` when the general path must answer (an unknown or unwritten pointer, or a run
     whose staleness needs more queries)."""
-    walk = _named(cursor, dialect, name)
+    rows = _fetch(cursor, dialect, {"name": name})
+    walk = _named(rows, dialect)
     return None if walk is None else _trace(walk, walk.stale(None), name)
 
 
 def trace_data_named(cursor: Any, dialect: str, name: str) -> dict[str, Any] | None:
     """:func:`trace_named`'s JSON shape, without the records."""
-    walk = _named(cursor, dialect, name)
+    rows = _fetch(cursor, dialect, {"name": name})
+    walk = _named(rows, dialect)
     return None if walk is None else _data(walk, walk.stale(None), name)
 
 
-def _named(cursor: Any, dialect: str, name: str) -> _Walk | None:
-    walk = _Walk(_fetch(cursor, dialect, {"name": name}), dialect)
+def _named(rows: list[tuple[Any, ...]], dialect: str) -> _Walk | None:
+    walk = _Walk(rows, dialect)
     return None if walk.start is None or walk.needs_session() else walk
 
 
@@ -191,7 +193,7 @@ class _Walk:
     producers; the start run, the trace order (by depth, newest first within a depth) and depths."""
 
     __slots__ = (
-        "rows", "ids", "columns", "starts", "ends", "inputs", "outputs", "edges", "producers", "start",
+        "ids", "columns", "starts", "ends", "inputs", "outputs", "edges", "producers", "start",
         "order", "depth", "pinned", "legacy",
     )  # fmt: skip
 
@@ -204,7 +206,7 @@ class _Walk:
             rows = list({row[0]: row for row in sorted(rows, key=itemgetter(_FIRST))}.values())
             columns = list(zip(*rows, strict=True))
             ids = columns[0]
-        self.rows, self.ids, self.columns = rows, ids, columns
+        self.ids, self.columns = ids, columns
         self.starts = _utc_column(columns[2], dialect)
         self.ends = _utc_column(columns[3], dialect)
         texts = columns[_INPUTS]
