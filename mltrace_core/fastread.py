@@ -1,4 +1,5 @@
-"""The hot path of ``recent``, ``history`` and ``inspect``: one statement on the driver's connection.
+"""The hot path of ``recent``, ``history``, ``inspect`` and component listings: one statement on the driver's
+connection.
 
 These reads return a few runs from a store of millions, so their cost is the client's, not the
 database's: an ORM session, a transaction, and the several batched queries of :func:`queries.load_runs`
