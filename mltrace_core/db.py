@@ -181,14 +181,7 @@ def held_error(engine: Engine, held: HeldConnections, conn: Any, exc: Exception,
         held.discard()
         _HELD.pop(engine, None)  # the others are closed as their threads let go of them
         engine.dispose(close=False)
-    return DBAPIError.instance(
-        what,
-        None,
-        exc,
-        engine.dialect.loaded_dbapi.Error,
-        connection_invalidated=invalidated,
-        dialect=engine.dialect,
-    )
+    return _as_dbapi_error(engine, exc, what, invalidated)
 
 
 def driver_error(engine: Engine, fairy: Any, exc: Exception, what: str) -> StatementError:
@@ -200,6 +193,11 @@ def driver_error(engine: Engine, fairy: Any, exc: Exception, what: str) -> State
     if invalidated:
         fairy.invalidate(exc)
         engine.dispose(close=False)
+    return _as_dbapi_error(engine, exc, what, invalidated)
+
+
+def _as_dbapi_error(engine: Engine, exc: Exception, what: str, invalidated: bool) -> StatementError:
+    """The ``DBAPIError`` SQLAlchemy would raise for ``exc``: what the store translates and retries."""
     return DBAPIError.instance(
         what,
         None,

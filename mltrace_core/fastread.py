@@ -36,7 +36,7 @@ from mltrace_core.records import Run, RunDetail
 T = TypeVar("T")
 _RS = "\x1e"  # between the parts of one aggregated item (validation.py keeps it out of names)
 _NULL = "\x1d"  # an aggregated NULL (a version or type not given)
-_GENERAL = "!"  # after a producer id: this edge needs the general staleness rules
+GENERAL = "!"  # after a producer id: this edge needs the general staleness rules (impact.py too)
 
 
 def read(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
@@ -149,18 +149,19 @@ def _runs(rows: list[tuple[Any, ...]], dialect: str) -> list[Run] | None:
     ts = timestamps(dialect)
     out = []
     for row in rows:
-        if _general(row):
+        if needs_general(row):
             return None
-        out.append(new_record(Run, _fields(row, ts)))
+        out.append(new_record(Run, row_fields(row, ts)))
     return out
 
 
-def _general(row: tuple[Any, ...]) -> bool:
-    """Whether the run needs the general staleness rules: mltrace 0.17's threshold, or an edge flagged."""
-    return row[17] is not None or bool(row[20] and _GENERAL in row[20])
+def needs_general(row: tuple[Any, ...]) -> bool:
+    """Whether the run needs the general staleness rules: mltrace 0.17's threshold, or an edge flagged (the
+    row layout of ``_sql``'s listings, which impact.py's page rows share, with their columns 0-20)."""
+    return row[17] is not None or bool(row[20] and GENERAL in row[20])
 
 
-def _fields(row: tuple[Any, ...], ts: Callable[[Any], datetime]) -> dict[str, Any]:
+def row_fields(row: tuple[Any, ...], ts: Callable[[Any], datetime]) -> dict[str, Any]:
     ins, outs, deps = row[18], row[19], row[20]
     return run_fields(
         row,
@@ -188,9 +189,9 @@ def history(cursor: Any, dialect: str, component: str, limit: int) -> list[Run] 
 def detail(cursor: Any, dialect: str, run_id: int) -> RunDetail | None:
     cursor.execute(_sql(dialect)["detail"], {"id": run_id})
     row = cursor.fetchone()
-    if row is None or row[24] or _general(row):  # unknown, test results, or staleness rules
+    if row is None or row[24] or needs_general(row):  # unknown, test results, or staleness rules
         return None
-    fields = _fields(row, timestamps(dialect))
+    fields = row_fields(row, timestamps(dialect))
     git_tags = row[22]
     if isinstance(git_tags, str):  # SQLite: JSON text; PostgreSQL: parsed by the driver
         git_tags = json.loads(git_tags)

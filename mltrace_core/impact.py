@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from mltrace_core import lineage
 from mltrace_core.addresses import resolve
-from mltrace_core.fasttrace import new_record, run_fields, timestamps
+from mltrace_core.fastread import GENERAL, needs_general, row_fields
+from mltrace_core.fasttrace import new_record, timestamps
 from mltrace_core.models import pointers, run_outputs
-from mltrace_core.queries import SEP, dialect_of, ids_text, load_runs
+from mltrace_core.queries import dialect_of, ids_text, load_runs
 from mltrace_core.records import Address, AirflowRun, Impact, Run, Trace
 
 DEFAULT_LIMIT = 100
-_GENERAL = "!"  # after a producer id in a page's row: the run's staleness needs the general rules
 _Row = tuple[int, "str | None", "str | None", "str | None"]  # run id, dag_id, run_id, task_id
 
 # Where the walk starts, per kind of address (bound: :pid, :version, :run).
@@ -68,8 +68,8 @@ def _page_sql(dialect: str) -> str:
     """A page's runs, one row each, in the layout :func:`fasttrace.run_fields` builds a :class:`Run` from
     (id, component, start, end, status, notes, code version, error, the nine identity columns, the 0.17
     staleness threshold), then its input names, output names and producers, each aggregated into one
-    text column, a producer marked ``!`` where the run's staleness needs the general rules (the read named a
-    version and another run wrote the pointer between the producer and the run: a newer version may have
+    text column, a producer marked ``!`` (fastread.GENERAL) where the run's staleness needs the general
+    rules (the read named a version and another run wrote the pointer between the producer and the run: a newer version may have
     existed; or the producer ended nearly 30 days before the run started);
     and whether it is live. PostgreSQL runs it with the index-walk settings (lineage.INDEX_WALK): else
     the liveness of a big page is one hash anti-join over every write in the store."""
@@ -96,7 +96,7 @@ def _page_sql(dialect: str) -> str:
             r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
             (SELECT {agg("p.name")} FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id WHERE i.run_id = r.id),
             (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id WHERE o.run_id = r.id),
-            (SELECT {agg(f"d.producer_run_id || CASE WHEN {old} OR (i.version IS NOT NULL AND {newer}) THEN '!' ELSE '' END")}
+            (SELECT {agg(f"d.producer_run_id || CASE WHEN {old} OR (i.version IS NOT NULL AND {newer}) THEN '{GENERAL}' ELSE '' END")}
                FROM run_dependencies d JOIN component_runs prod ON prod.id = d.producer_run_id
                JOIN run_inputs i ON i.run_id = d.consumer_run_id AND i.pointer_id = d.pointer_id
                WHERE d.consumer_run_id = r.id),
@@ -190,20 +190,11 @@ def _page(session: Session, ids: list[int]) -> dict[int, tuple[Run, bool]]:
     found: dict[int, tuple[Run, bool]] = {}
     general: dict[int, bool] = {}
     for row in rows:
-        rid, ins, outs, deps, live = row[0], row[18], row[19], row[20], bool(row[21])
-        if row[17] is not None or (deps and _GENERAL in deps):
+        rid, live = row[0], bool(row[21])
+        if needs_general(row):
             general[rid] = live
             continue
-        fields = run_fields(
-            row,
-            ts(row[2]),
-            ts(row[3]),
-            tuple(sorted(ins.split(SEP))) if ins else (),
-            tuple(sorted(outs.split(SEP))) if outs else (),
-            tuple(sorted({int(p) for p in deps.split(SEP)})) if deps else (),
-            (),
-        )
-        found[rid] = (new_record(Run, fields), live)
+        found[rid] = (new_record(Run, row_fields(row, ts)), live)
     for rid, run in load_runs(session, list(general)).items():
         found[rid] = (run, general[rid])
     return found
