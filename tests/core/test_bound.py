@@ -33,6 +33,7 @@ def timed(call):
     raise AssertionError("the call was expected to give up")
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 @pytest.mark.timeout(30)
 def test_the_timeout_bounds_a_call_end_to_end(hung):
     # T = 2 s: the old bound (2T + 1 = 5 s) is out of reach, with 2 s of slack for a loaded machine, where
@@ -45,6 +46,7 @@ def test_the_timeout_bounds_a_call_end_to_end(hung):
     assert 1.95 <= seconds < 4.0, seconds
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 @pytest.mark.timeout(30)
 def test_max_in_flight_refuses_calls_beyond_the_stuck_ones(hung):
     store = mltrace_core.Store(hung, timeout=3.0, max_in_flight=2)

@@ -223,6 +223,7 @@ def test_errors_are_one_line_and_exit_1(store, pipeline, args):
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("mltrace: error:")
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 def test_installed_command_prints_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "mltrace_core", "--db-uri", f"sqlite:///{tmp_path}/x.db", "inspect", "7"],

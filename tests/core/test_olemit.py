@@ -62,6 +62,7 @@ def test_plain_python_runs_are_emitted_with_their_mltrace_run(store, openlineage
     assert fail["outputs"] == [] and fail["run"]["facets"]["mltrace_run"]["id"] == score.id
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 @pytest.mark.parametrize("backend", ["dead", "hung"])
 def test_a_dead_or_hung_backend_costs_the_caller_at_most_the_bound(
     store, openlineage_env, dead_port, backend, caplog
@@ -84,6 +85,7 @@ def test_a_dead_or_hung_backend_costs_the_caller_at_most_the_bound(
     assert "was not sent to OpenLineage" in caplog.text
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 def test_without_configuration_nothing_of_openlineage_is_imported(tmp_path):
     code = (
         "import sys, mltrace_core\n"

@@ -97,6 +97,7 @@ def test_a_dead_server_spools_the_run_and_the_next_write_replays_it_once(store, 
     assert Spool().pending() == []
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 def test_a_hung_server_costs_at_most_the_time_bound(store, remote_env):
     hung = HungServer()
     try:
@@ -112,6 +113,7 @@ def test_a_hung_server_costs_at_most_the_time_bound(store, remote_env):
     assert len(Spool().pending()) == 1
 
 
+@pytest.mark.slow  # waits out time bounds or starts a process: in the full run, not test-fast
 def test_a_write_the_server_committed_but_answered_too_late_is_never_doubled(store, remote_env, monkeypatch):
     with serve(store, delay=3) as slow:  # answers after the client's 2 s bound
         mltrace.set_address(slow.base)
