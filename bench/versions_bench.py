@@ -4,6 +4,8 @@
     python bench/versions_bench.py --backends sqlite --runs 100000      (quicker)
     python bench/versions_bench.py --backends postgres --parts versions --keep mltrace_bench_ver
                                       (loads once, keeps the database; run again: reuses it, ~1 min)
+    python bench/versions_bench.py --parts versions --keep NAME --against main
+                                      (also: all 10,000 rows by main's versions.py and by this one, in turn)
 
 1. Two 10,000-run lineages of one output: a layered DAG (100 layers of 100 runs, each reading 3 versioned
    outputs of the layer below; 10 components) run twice, the second run writing new versions from layer
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -168,7 +172,7 @@ def bench_lineages(store) -> dict[str, str]:
     return out
 
 
-def bench_versions(store, runs: int) -> dict[str, str]:
+def bench_versions(store, runs: int, against: str | None = None) -> dict[str, str]:
     n = 10_000
     store.upgrade()  # a kept store (--keep) loaded before a migration gets it here
     if not store.get_recent_run_ids(1):  # a kept store is loaded already
@@ -188,6 +192,7 @@ def bench_versions(store, runs: int) -> dict[str, str]:
         ),
         "the CPU time of that call, client + database": cpu_time(store),
         **typed_against_text(store),
+        **before_and_after(store, against),
         f"its newest 100 versions (one page), at {total} runs": (
             f"{timed(lambda: store.versions('models/prod.json', 100), 20):.1f} ms"
         ),
@@ -232,13 +237,44 @@ def typed_against_text(store, repeat: int = 30) -> dict[str, str]:
     return {f"all 10,000 rows, end times {form}, in turn (median wall; CPU)": v for form, v in found.items()}
 
 
+def before_and_after(store, revision: str | None, repeat: int = 30) -> dict[str, str]:
+    """All 10,000 rows by the ``versions`` module of git ``revision`` (e.g. ``main``) and by this
+    checkout's, in turn on one session (wall and CPU each): a change's before and after, side by side on
+    the same store. The store is at this checkout's schema (an older statement may not use its indexes)."""
+    if revision is None:
+        return {}
+    source = subprocess.run(
+        ["git", "show", f"{revision}:mltrace_core/versions.py"],
+        cwd=Path(__file__).parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    spec = importlib.util.spec_from_loader(f"versions_at_{revision}", loader=None)
+    assert spec is not None
+    before = importlib.util.module_from_spec(spec)
+    exec(compile(source, f"{revision}:mltrace_core/versions.py", "exec"), before.__dict__)
+    found = in_turn(store, {f"before ({revision})": {"listing": before.versions}, "after (this)": {}}, repeat)
+    if not isinstance(found, dict):
+        return {}
+    return {f"all 10,000 rows, {form}, in turn (median wall; CPU)": v for form, v in found.items()}
+
+
 def in_turn(store, forms: dict[str, dict], repeat: int) -> dict[str, str] | str:
-    """Each form of the ``versions`` call (keyword arguments) ``repeat`` times, the forms taking turns on
-    one session: the median wall time and the CPU time per call, client + database."""
+    """Each form of the ``versions`` call (keyword arguments; ``listing``: another module's function)
+    ``repeat`` times, the forms taking turns on one session: the median wall time and the CPU time per
+    call, client + database."""
     from sqlalchemy.orm import Session
 
     # The module's function, in this thread: Store.versions runs it in a worker thread (the time bound).
-    listing = importlib.import_module("mltrace_core.versions").versions
+    current = importlib.import_module("mltrace_core.versions").versions
+
+    def call_of(kw: dict):
+        kw = dict(kw)
+        listing = kw.pop("listing", current)
+        return lambda: listing(session, "models/prod.json", **kw)
+
+    calls = {form: call_of(kw) for form, kw in forms.items()}
     with Session(store.engine) as session:
         backend = None
         if store.engine.dialect.name == "postgresql":
@@ -255,12 +291,12 @@ def in_turn(store, forms: dict[str, dict], repeat: int) -> dict[str, str] | str:
 
         walls: dict[str, list[float]] = {form: [] for form in forms}
         cpu = {form: [0.0, 0.0] for form in forms}
-        for kw in forms.values():
-            listing(session, "models/prod.json", **kw)
+        for call in calls.values():
+            call()
         for _ in range(repeat):
-            for form, kw in forms.items():
+            for form, call in calls.items():
                 t0, c0, s0 = time.perf_counter(), time.process_time(), server()
-                listing(session, "models/prod.json", **kw)
+                call()
                 walls[form].append((time.perf_counter() - t0) * 1000)
                 cpu[form][0] += time.process_time() - c0
                 cpu[form][1] += server() - s0
@@ -298,6 +334,11 @@ def main() -> None:
         help="the versions store in a database (SQLite: file) of this name, kept for the next run, which "
         "reuses it instead of loading --runs again",
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time all 10,000 rows by git REV's mltrace_core/versions.py and this one's, in turn",
+    )
     args = parser.parse_args()
     parts = args.parts.split(",")
     results: dict[str, dict[str, str]] = {}
@@ -312,7 +353,7 @@ def main() -> None:
         if "versions" in parts:
             with kept(backend, args.keep) if args.keep else fresh(backend) as uri:
                 store = mltrace_core.Store(uri, timeout=600)
-                results[backend].update(bench_versions(store, args.runs))
+                results[backend].update(bench_versions(store, args.runs, args.against))
                 store.dispose()
     backends = list(results)
     print(f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)

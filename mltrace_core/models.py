@@ -244,8 +244,10 @@ class RunDependency(Base):
     producer_run_id: Mapped[int] = mapped_column(ForeignKey("component_runs.id", ondelete="CASCADE"))
 
     __table_args__ = (
-        # Downstream walks by producer; `versions` counts one write's readers of one pointer.
+        # Downstream walks by producer; a page of `versions` counts one write's readers of one pointer.
         Index("ix_run_dependencies_producer_pointer", "producer_run_id", "pointer_id"),
+        # All the versions of a pointer count their readers in one range scan of its edges.
+        Index("ix_run_dependencies_pointer_producer", "pointer_id", "producer_run_id"),
     )
 
 

@@ -88,22 +88,36 @@ def _from_text(rows: list[tuple[Any, ...]]) -> list[PointerVersion]:
 @cache
 def _statement(limited: bool, paged: bool, text_end: bool = False) -> Select[Any]:
     """One statement, paged in SQL: a backward range scan of the (pointer, end time, run) index, and for
-    each row it keeps, two index probes: its run's status (a scalar subquery, so no planner may prefer
-    a scan of every run to 10,000 probes) and its readers (the (producer, pointer) index of the edges).
-    A page costs what it holds, whatever the store's size or the pointer's number of versions.
+    each row it keeps, its run's status by one probe (a scalar subquery, so no planner may prefer a scan
+    of every run to 10,000 probes). Readers: for a page (``limited``), one probe per row of the edges'
+    (producer, pointer) index, so a page costs what it holds whatever the pointer's history; for the
+    whole list, one range scan of the pointer's edges by the (pointer, producer) index, grouped by
+    producer and joined to the writes (a probe per write cost as much as the rest of the statement).
     ``text_end`` (PostgreSQL): the end time as the text of its UTC time, whatever the session's zone."""
     o, d = run_outputs, run_dependencies
     utc_end = func.timezone(literal_column("'UTC'"), o.c.end_ts)  # AT TIME ZONE 'UTC'
     end = sql_cast(utc_end, Text) if text_end else o.c.end_ts
     status = select(runs.c.status).where(runs.c.id == o.c.run_id).scalar_subquery()
-    readers = (
-        select(func.count())
-        .select_from(d)
-        .where(d.c.producer_run_id == o.c.run_id, d.c.pointer_id == o.c.pointer_id)
-        .scalar_subquery()
-    )
+    if limited:
+        readers: Any = (
+            select(func.count())
+            .select_from(d)
+            .where(d.c.producer_run_id == o.c.run_id, d.c.pointer_id == o.c.pointer_id)
+            .scalar_subquery()
+        )
+        writes: Any = o
+    else:
+        counts = (
+            select(d.c.producer_run_id, func.count().label("n"))
+            .where(d.c.pointer_id == bindparam("pid"))
+            .group_by(d.c.producer_run_id)
+            .subquery("counts")
+        )
+        readers = func.coalesce(counts.c.n, literal_column("0"))
+        writes = o.outerjoin(counts, counts.c.producer_run_id == o.c.run_id)
     query = (
         select(o.c.version, o.c.run_id, end, status, readers)
+        .select_from(writes)
         .where(o.c.pointer_id == bindparam("pid"))
         .order_by(o.c.end_ts.desc(), o.c.run_id.desc())
     )

@@ -131,6 +131,49 @@ def test_a_page_from_a_run_on_is_the_rest_of_the_list(store, log):
         store.versions("p", start=other)
 
 
+def pages_of_one(store, name) -> list:
+    """The list read back one row at a time: each a page of one from that row's run on (readers by a
+    probe per row), where the whole list counts them in one grouped scan of the pointer's edges."""
+    full = store.versions(name)
+    return [store.versions(name, limit=1, start=row.run)[0] for row in full]
+
+
+def test_a_version_read_by_several_runs_counts_each_reader_in_the_list_and_in_pages(store, log):
+    w1 = log("train", [], [("model", "v1")], 0, 10)
+    readers = [log("score", [("model", "v1")], [], 11 + k, 12 + k) for k in range(3)]
+    w2 = log("train", [], ["model"], 20, 30)  # unversioned
+    readers += [log("score", ["model"], [], 31 + k, 32 + k) for k in range(2)]
+    w3 = log("train", [], [("model", "v3")], 40, 50)  # read by nobody
+    full = store.versions("model")
+    assert [(v.run, v.version, v.readers) for v in full] == [(w3, "v3", 0), (w2, None, 2), (w1, "v1", 3)]
+    assert {v.run: v.readers for v in full if v.readers} == readers_by_trace(store, readers, "model")
+    assert pages_of_one(store, "model") == full
+    assert store.versions("model", limit=2) == full[:2]  # a page boundary: the probes, the same rows
+    assert store.versions("model", limit=2, start=full[2].run) == full[2:]
+
+
+def test_readers_follow_a_late_logged_writer_that_takes_them_over(store, log):
+    """Edges are relinked when a writer is logged late (replayed after an outage): the counts move with
+    them, in the whole list and in its pages."""
+    early = log("etl", [], ["table"], 0, 10)
+    readers = [log("use", ["table"], [], 30 + k, 31 + k) for k in range(3)]
+    assert [(v.run, v.readers) for v in store.versions("table")] == [(early, 3)]
+    late = log("etl", [], ["table"], 15, 20)  # ended before the readers started: the latest for them
+    full = store.versions("table")
+    assert [(v.run, v.readers) for v in full] == [(late, 3), (early, 0)]
+    assert {v.run: v.readers for v in full if v.readers} == readers_by_trace(store, readers, "table")
+    assert pages_of_one(store, "table") == full
+
+
+def test_readers_of_another_pointer_written_by_the_same_run_are_not_counted(store, log):
+    both = log("prep", [], [("x", "1"), ("y", "1")], 0, 10)
+    log("use", [("y", "1")], [], 11, 12)
+    log("use", [("y", "1")], [], 13, 14)
+    assert [(v.run, v.readers) for v in store.versions("x")] == [(both, 0)]
+    assert [(v.run, v.readers) for v in store.versions("y")] == [(both, 2)]
+    assert pages_of_one(store, "x") == store.versions("x")
+
+
 WRITES = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([None, "x", "y"])), min_size=1, max_size=8)
 _pointers = itertools.count()
 
@@ -195,3 +238,36 @@ def test_the_text_times_form_equals_the_typed_form(store, log, zone):
             assert page == versions_module.versions(session, "m", 3, row.run, text_times=False)
             assert page == typed[k : k + 3]
         assert versions_module.versions(session, "m", 2) == typed[:2]
+
+
+READS = st.lists(st.tuples(st.integers(0, 6), st.sampled_from([None, "x", "y"])), max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(writes=WRITES, reads=READS)
+def test_readers_of_the_whole_list_are_the_lineage_edges_and_each_page_agrees(store, writes, reads):
+    """Writes and reads in any order of time, pinned to a version or not: each write's readers in the
+    whole list (one grouped scan) are the edges the lineage rule gave (each reader's own trace), and a
+    page of one from each row (a probe per row) gives the same row."""
+    name = f"readers/{next(_pointers)}"
+    for i, (end, v) in enumerate(writes):
+        store.log(
+            RunRecord(
+                key=f"{name}/w{i}", component="w", start=at(-1), end=at(end), outputs=((name, v, None),)
+            )
+        )
+    readers = [
+        store.log(
+            RunRecord(
+                key=f"{name}/r{i}",
+                component="r",
+                start=at(start),
+                end=at(start + 0.5),
+                inputs=((name, v, None),),
+            )
+        )
+        for i, (start, v) in enumerate(reads)
+    ]
+    full = store.versions(name)
+    assert {v.run: v.readers for v in full if v.readers} == readers_by_trace(store, readers, name)
+    assert pages_of_one(store, name) == full
