@@ -21,6 +21,7 @@ ANALYZE. Medians. PostgreSQL: MLTRACE_BENCH_PG_URI must allow CREATE DATABASE (s
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import os
@@ -263,7 +264,9 @@ def before_and_after(store, revision: str | None, repeat: int = 30) -> dict[str,
 def in_turn(store, forms: dict[str, dict], repeat: int) -> dict[str, str] | str:
     """Each form of the ``versions`` call (keyword arguments; ``listing``: another module's function)
     ``repeat`` times, the forms taking turns on one session: the median wall time and the CPU time per
-    call, client + database."""
+    call, client + database. Each call starts after a full ``gc.collect()``: the 10,000 records are
+    named tuples, which the collector never untracks, so a full collection (~30 ms in this process) falls
+    every few calls, in one form's turn or the other's -- a cost of the process, not of the form."""
     from sqlalchemy.orm import Session
 
     # The module's function, in this thread: Store.versions runs it in a worker thread (the time bound).
@@ -295,6 +298,7 @@ def in_turn(store, forms: dict[str, dict], repeat: int) -> dict[str, str] | str:
             call()
         for _ in range(repeat):
             for form, call in calls.items():
+                gc.collect()  # not timed: else a full collection lands in whichever form's turn it falls
                 t0, c0, s0 = time.perf_counter(), time.process_time(), server()
                 call()
                 walls[form].append((time.perf_counter() - t0) * 1000)

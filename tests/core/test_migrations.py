@@ -20,7 +20,17 @@ def test_code_revision_is_the_alembic_head():
 def test_models_match_migrations(store):
     store.upgrade()
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": db.VERSION_TABLE})
+        dialect = conn.dialect.name
+
+        def of_this_backend(obj, name, type_, reflected, compare_to) -> bool:
+            # An index declared for one backend (``Index(...).ddl_if(dialect=...)``) exists only there;
+            # Alembic's comparison does not read that condition.
+            only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+            return only is None or only == dialect
+
+        context = MigrationContext.configure(
+            conn, opts={"version_table": db.VERSION_TABLE, "include_object": of_this_backend}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 
