@@ -205,6 +205,8 @@ class RunOutput(Base):
     version: Mapped[str | None] = mapped_column(VERSION)
     start_ts: Mapped[datetime] = mapped_column(UTCDateTime)  # the writing run's start and end
     end_ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The writing run's status, a copy kept by triggers (schema 0013): `versions` lists it with the write.
+    status: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_run_outputs_pointer_end", "pointer_id", "end_ts", "run_id"),

@@ -1,11 +1,12 @@
 """The versions of a pointer, the versions runs read and wrote, and a component's run before another.
 
-Every write of a pointer is a row of ``run_outputs``: listing them newest first is a backward range scan
-of the (pointer, end time, run) index, and each row's status and readers are one probe each (the runs'
-primary key; the (producer, pointer) index of the lineage edges), in the same statement, for the rows of
-the page asked for only. So ``versions`` costs what its answer holds, whatever the store's size. The
-whole list on PostgreSQL counts the readers of all the writes in one range scan of the pointer's edges
-instead (the (pointer, producer) index, schema 0012): 10,000 reader probes were a third of its time.
+Every write of a pointer is a row of ``run_outputs``, with its run's status (a copy the database keeps,
+schema 0013): listing them newest first is a backward range scan of the (pointer, end time, run) index,
+and each row's readers one probe of the (producer, pointer) index of the lineage edges, in the same
+statement, for the rows of the page asked for only. So ``versions`` costs what its answer holds,
+whatever the store's size. The whole list on PostgreSQL counts the readers of all the writes in one
+range scan of the pointer's edges instead (the (pointer, producer) index, schema 0012). The per-row
+probes of the runs (status) and of the edges (readers) were two thirds of the statement.
 
 On PostgreSQL the end times come back as UTC text, which ``datetime.fromisoformat`` parses several times
 faster than psycopg2 builds a zone-aware timestamp, and the records are built without a Python call per
@@ -90,9 +91,9 @@ def _from_text(rows: list[tuple[Any, ...]]) -> list[PointerVersion]:
 
 @cache
 def _statement(limited: bool, paged: bool, text_end: bool = False, grouped: bool = False) -> Select[Any]:
-    """One statement, paged in SQL: a backward range scan of the (pointer, end time, run) index, and for
-    each row it keeps, its run's status by one probe (a scalar subquery, so no planner may prefer a scan
-    of every run to 10,000 probes) and its readers by one probe of the edges' (producer, pointer) index:
+    """One statement, paged in SQL: a backward range scan of the (pointer, end time, run) index, the
+    status read with the write, and for each row it keeps its readers by one probe of the edges'
+    (producer, pointer) index (a scalar subquery, so no planner may prefer a scan of every edge):
     a page costs what it holds, whatever the pointer's history or the store's size.
     ``grouped`` (PostgreSQL, the whole list): the readers of every write by one range scan of the
     pointer's edges in the (pointer, producer) index, counted per producer and hash-joined to the writes,
@@ -102,7 +103,6 @@ def _statement(limited: bool, paged: bool, text_end: bool = False, grouped: bool
     o, d = run_outputs, run_dependencies
     utc_end = func.timezone(literal_column("'UTC'"), o.c.end_ts)  # AT TIME ZONE 'UTC'
     end = sql_cast(utc_end, Text) if text_end else o.c.end_ts
-    status = select(runs.c.status).where(runs.c.id == o.c.run_id).scalar_subquery()
     if not grouped:
         readers: Any = (
             select(func.count())
@@ -121,7 +121,7 @@ def _statement(limited: bool, paged: bool, text_end: bool = False, grouped: bool
         readers = func.coalesce(counts.c.n, literal_column("0"))
         writes = o.outerjoin(counts, counts.c.producer_run_id == o.c.run_id)
     query = (
-        select(o.c.version, o.c.run_id, end, status, readers)
+        select(o.c.version, o.c.run_id, end, o.c.status, readers)
         .select_from(writes)
         .where(o.c.pointer_id == bindparam("pid"))
         .order_by(o.c.end_ts.desc(), o.c.run_id.desc())

@@ -174,6 +174,69 @@ def test_readers_of_another_pointer_written_by_the_same_run_are_not_counted(stor
     assert pages_of_one(store, "x") == store.versions("x")
 
 
+def statuses_agree_with_the_runs(store, name) -> list[str]:
+    """Each row's status is its run's, as the run's own record says (the copy the database keeps on the
+    write against the run)."""
+    found = store.versions(name)
+    assert [v.status for v in found] == [r.status for r in store.get_runs(v.run for v in found)]
+    assert pages_of_one(store, name) == found
+    return [v.status for v in found]
+
+
+def test_a_run_in_progress_that_ends_gives_its_writes_its_final_status(store):
+    def report(key, status, end, outputs=(("model", "v1", None),)):
+        return store.log(
+            RunRecord(key=key, component="train", start=at(0), end=at(end), status=status, outputs=outputs)
+        )
+
+    run = report("train/1", "running", 1)
+    other = report("train/2", "running", 2, (("model", "v2", None), ("metrics", None, None)))
+    assert statuses_agree_with_the_runs(store, "model") == ["running", "running"]
+    assert report("train/1", "success", 5) == run
+    assert report("train/2", "failed", 6, ()) == other
+    assert [(v.run, v.status) for v in store.versions("model")] == [(other, "failed"), (run, "success")]
+    assert statuses_agree_with_the_runs(store, "model") == ["failed", "success"]
+    assert statuses_agree_with_the_runs(store, "metrics") == ["failed"]
+    assert report("train/1", "failed", 7) == run  # a terminal status is kept, and so is its copy
+    assert statuses_agree_with_the_runs(store, "model") == ["failed", "success"]
+
+
+def test_openlineage_runs_that_start_and_end_list_their_final_status(store):
+    from mltrace_core.openlineage import parse
+    from tests.support.openlineage import event, new_id
+
+    done, failed = new_id(), new_id()
+    events = [
+        event("START", done, 0, "train", outputs=["/m.pkl"]),
+        event("START", failed, 1, "train", outputs=["/m.pkl"]),
+        event("COMPLETE", done, 2, "train", outputs=["/m.pkl"]),
+        event("FAIL", failed, 3, "train", outputs=["/m.pkl"]),  # a failed run writes nothing
+    ]
+    store.ingest([parse(e) for e in events])
+    assert statuses_agree_with_the_runs(store, "/m.pkl") == ["success"]
+    again = new_id()
+    store.ingest([parse(event("COMPLETE", again, 5, "train", outputs=["/m.pkl"]))])
+    store.ingest([parse(event("START", again, 4, "train"))])  # late: changes its start only
+    assert statuses_agree_with_the_runs(store, "/m.pkl") == ["success", "success"]
+
+
+def test_runs_logged_in_a_batch_list_their_statuses(store):
+    records = [
+        RunRecord(
+            key=f"b{i}",
+            component="w",
+            start=at(i),
+            end=at(i + 1),
+            status=s,
+            outputs=(("batch", f"v{i}", None),),
+        )
+        for i, s in enumerate(["success", "failed", "running", "success"])
+    ]
+    ids = store.log_many(records)
+    assert statuses_agree_with_the_runs(store, "batch") == ["success", "running", "failed", "success"]
+    assert [v.run for v in store.versions("batch")] == ids[::-1]
+
+
 WRITES = st.lists(st.tuples(st.integers(0, 4), st.sampled_from([None, "x", "y"])), min_size=1, max_size=8)
 _pointers = itertools.count()
 
