@@ -15,13 +15,14 @@ which still serves truncated traces (``max_depth``) and downstream walks.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from functools import cache
-from itertools import chain, filterfalse, repeat
-from operator import attrgetter, itemgetter
-from typing import Any, TypeVar
+from functools import cache, wraps
+from itertools import accumulate, chain, filterfalse, repeat
+from operator import add, attrgetter, floordiv, itemgetter
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -30,15 +31,18 @@ from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, dialect_of, 
 from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceNode
 
 _PINNED = "\x1d"  # marks an input name read at a given version (it can have a newer version)
+_EDGES_FOLLOW = "\x1c"  # in a run's inputs column: its input names, this, then its lineage edges
 # Columns of a row: 0-17 as fastread's (see external_of), then these.
-_THRESHOLD, _INPUTS, _OUTPUTS, _EDGES, _FIRST, _FRESHER = 17, 18, 19, 20, 21, 22
+_THRESHOLD, _INPUTS, _OUTPUTS, _FIRST, _FRESHER = 17, 18, 19, 20, 21
 
 
 @cache
 def _sql(dialect: str, by_name: bool) -> str:
     """The walk from a run (``start``) or from the latest writer of a pointer (``name``), then a row per
     run reached. Names and edges come as text joined by the unit separator, '' for none (so that Python
-    splits every row alike); edges flat, producer then pointer; the start run marked; and for a run
+    splits every row alike); edges flat, producer then pointer. A run's lineage edges are read with its
+    inputs, in one pass over them (an edge is an input that has a producer): its input names, then
+    :data:`_EDGES_FOLLOW`, then its edges, in one column. The start run marked; and for a run
     logged through mltrace 0.17's API, per upstream run, how many runs of its component started from it
     to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`)."""
     pg = dialect == "postgresql"
@@ -53,7 +57,7 @@ def _sql(dialect: str, by_name: bool) -> str:
     def param(name: str) -> str:
         return f"%({name})s" if pg else f":{name}"
 
-    sep, pin = ("E'\\x1f'", "E'\\x1d'") if pg else ("char(31)", "char(29)")
+    sep, pin, follow = ("E'\\x1f'", "E'\\x1d'", "E'\\x1c'") if pg else ("char(31)", "char(29)", "char(28)")
     count = """SELECT count(*) FROM component_runs prod JOIN component_runs o ON o.component_id = prod.component_id
         AND o.start_ts >= prod.start_ts AND o.start_ts <= r.start_ts AND o.id <> r.id
         WHERE prod.id = x.producer_run_id"""  # as staleness.py counts fresher runs
@@ -84,11 +88,12 @@ def _sql(dialect: str, by_name: bool) -> str:
         r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
         r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
         (SELECT {agg(f"CASE WHEN i.version IS NULL THEN p.name ELSE {pin} || p.name END")}
-           FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id WHERE i.run_id = r.id),
+             || {follow} || {agg(f"d.producer_run_id || {sep} || p.name")}
+           FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id
+           LEFT JOIN run_dependencies d ON d.consumer_run_id = i.run_id AND d.pointer_id = i.pointer_id
+           WHERE i.run_id = r.id),
         (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id
            WHERE o.run_id = r.id),
-        (SELECT {agg(f"d.producer_run_id || {sep} || p.name")}
-           FROM run_dependencies d JOIN pointers p ON p.id = d.pointer_id WHERE d.consumer_run_id = r.id),
         CASE WHEN r.id = (SELECT run_id FROM first) THEN 1 ELSE 0 END,
         {fresher}
     FROM {runs}
@@ -117,6 +122,31 @@ def _rows(session: Session, start: int) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _uncollected(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn`` with the cyclic garbage collector paused while it runs. A 10,000-run trace allocates some
+    100,000 containers (rows, records, tuples), none in a cycle; each 700 allocations start a collection
+    that scans the young ones, and the survivors' promotions start full ones: a fifth of the record
+    building, for no garbage (Mercurial's ``util.nogc`` does the same while building large structures).
+    Reference counting still frees everything. Left alone when already paused (by the caller, or by
+    another thread's trace: the first one to finish resumes it, which is only early, never late)."""
+
+    @wraps(fn)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
 def plain_name(address: str) -> str | None:
     """The pointer a plain pointer name addresses (its canonical spelling, as addresses.resolve reads
     it); ``None`` for a run address or one with an ``@`` (a version, perhaps), which resolve handles."""
@@ -125,6 +155,7 @@ def plain_name(address: str) -> str | None:
     return canonical(address)
 
 
+@_uncollected
 def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     """The whole trace of pointer ``name``'s latest version in one statement on a driver cursor (one
     round trip); ``None`` when the general path must answer (an unknown or unwritten pointer, or a run
@@ -134,6 +165,7 @@ def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     return None if walk is None else _trace(walk, walk.stale(None), name)
 
 
+@_uncollected
 def trace_data_named(cursor: Any, dialect: str, name: str) -> dict[str, Any] | None:
     """:func:`trace_named`'s JSON shape, without the records."""
     rows = _fetch(cursor, dialect, {"name": name})
@@ -187,6 +219,20 @@ def _names(texts: tuple[str, ...]) -> list[tuple[str, ...]]:
     return list(map(tuple, map(sorted, map(filter, repeat(None), map(str.split, texts, repeat(SEP))))))
 
 
+def _edges(ids: tuple[int, ...], texts: tuple[str, ...]) -> list[list[TraceEdge]]:
+    """Each run's lineage edges, sorted, from its text (producer and pointer, flat, joined by the unit
+    separator; '' for none), by C-level calls only: every text joined and split once, each edge made
+    from three parallel columns, then the run's slice of them sorted (a few edges each)."""
+    flat = SEP.join(filter(None, texts)).split(SEP) if any(texts) else []
+    # 2k-1 separators in a text of k edges, none in '': k = (separators + 1) // 2
+    counts = list(map(floordiv, map(add, map(str.count, texts, repeat(SEP)), repeat(1)), repeat(2)))
+    consumers = chain.from_iterable(map(repeat, ids, counts))
+    edges = zip(consumers, map(int, flat[::2]), flat[1::2], strict=True)  # counts agree with the texts
+    every = list(map(_new_tuple, repeat(TraceEdge), edges))
+    ends = list(accumulate(counts))
+    return list(map(sorted, map(every.__getitem__, map(slice, chain((0,), ends), ends))))
+
+
 class _Walk:
     """A trace's rows, parsed column by column (row order): ids, components, start and end times, sorted
     inputs and outputs, each run's edges as sorted (consumer, producer, pointer) tuples and its distinct
@@ -209,36 +255,25 @@ class _Walk:
         self.ids, self.columns = ids, columns
         self.starts = _utc_column(columns[2], dialect)
         self.ends = _utc_column(columns[3], dialect)
-        texts = columns[_INPUTS]
+        parts = map(str.partition, columns[_INPUTS], repeat(_EDGES_FOLLOW))  # (inputs, mark, edges)
+        texts, _, edge_texts = zip(*parts, strict=True) if rows else ((), (), ())
         self.pinned: set[tuple[int, str]] = set()
         if any(map(str.__contains__, texts, repeat(_PINNED))):
             texts = tuple(self._unpin(rid, text) for rid, text in zip(ids, texts, strict=True))
         self.inputs = _names(texts)
         self.outputs = _names(columns[_OUTPUTS])
-        edges: list[list[TraceEdge]] = []
-        producers: list[tuple[int, ...]] = []
-        for rid, text in zip(ids, columns[_EDGES], strict=True):
-            if not text:
-                edges.append([])
-                producers.append(())
-                continue
-            flat = text.split(SEP)
-            if len(flat) == 2:  # one edge
-                producer = int(flat[0])
-                edges.append([_new_tuple(TraceEdge, (rid, producer, flat[1]))])
-                producers.append((producer,))
-                continue
-            found = sorted(
-                map(_new_tuple, repeat(TraceEdge), zip(repeat(rid), map(int, flat[::2]), flat[1::2]))
-            )
-            edges.append(found)
-            producers.append(tuple(dict.fromkeys(map(_producer, found))))
-        self.edges, self.producers = edges, producers
-        self.legacy = [k for k, threshold in enumerate(columns[_THRESHOLD]) if threshold is not None]
+        self.edges = _edges(ids, edge_texts)
+        self.producers = list(map(tuple, map(dict.fromkeys, map(map, repeat(_producer), self.edges))))
+        thresholds = columns[_THRESHOLD]
+        self.legacy = (
+            []
+            if thresholds.count(None) == len(thresholds)
+            else [k for k, threshold in enumerate(thresholds) if threshold is not None]
+        )
         firsts = columns[_FIRST]
         self.start = ids[firsts.index(1)] if 1 in firsts else None
         # Breadth first, a level at a time: a level sorted newest first is the trace order.
-        upstream = dict(zip(ids, producers, strict=True))
+        upstream = dict(zip(ids, self.producers, strict=True))
         depth: dict[int, int] = {}
         order: list[int] = []
         level = [] if self.start is None else [self.start]
@@ -329,27 +364,30 @@ def external_of(row: tuple[Any, ...]) -> ExternalIdentity | None:
 
 
 def _externals(columns: list[tuple[Any, ...]]) -> list[ExternalIdentity | None]:
-    """:func:`external_of` of every row, from the columns (most runs of a lineage have none, or all do)."""
-    found: list[ExternalIdentity | None] = [None] * len(columns[0])
-    present = [
-        k
-        for k, (dag, task, url, ol) in enumerate(
-            zip(columns[8], columns[10], columns[13], columns[14], strict=True)
-        )
-        if dag is not None or task is not None or url is not None or ol is not None
-    ]
-    if present:
-        identity = columns[8:17]
-        values = (
-            list(zip(*identity, strict=True))
-            if len(present) == len(found)
-            else [tuple(c[k] for c in identity) for k in present]
-        )
-        identities = list(map(_new, repeat(ExternalIdentity, len(present))))
-        deque(map(dict.update, map(vars, identities), map(zip, repeat(_EXTERNAL_FIELDS), values)), 0)
-        for k, made in zip(present, identities, strict=True):
-            found[k] = made
+    """:func:`external_of` of every row, from the columns. Most lineages have an identity on every run
+    (each run gets an OpenLineage run id) or on none: both are told by C-level counts of the four
+    columns that decide, and cost no Python per run; a mixed lineage is sorted out row by row."""
+    n = len(columns[0])
+    deciding = (columns[8], columns[10], columns[13], columns[14])
+    nones = [c.count(None) for c in deciding]
+    if nones == [n] * 4:
+        return [None] * n
+    identity = columns[8:17]
+    if 0 in nones:  # every row has one
+        return _identities(zip(*identity, strict=True), n)
+    found: list[ExternalIdentity | None] = [None] * n
+    present = [k for k, row in enumerate(zip(*deciding, strict=True)) if row.count(None) < 4]
+    made = _identities(([c[k] for c in identity] for k in present), len(present))
+    for k, one in zip(present, made, strict=True):
+        found[k] = one
     return found
+
+
+def _identities(values: Iterable[Sequence[Any]], n: int) -> list[ExternalIdentity | None]:
+    """``n`` identities from their field values, each ``__dict__`` filled at once (see :func:`new_record`)."""
+    made: list[ExternalIdentity | None] = list(map(_new, repeat(ExternalIdentity, n)))
+    deque(map(dict.update, map(vars, made), map(zip, repeat(_EXTERNAL_FIELDS), values)), 0)
+    return made
 
 
 def run_fields(
@@ -413,12 +451,14 @@ _new = object.__new__
 _new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: one call more per record
 
 
+@_uncollected
 def trace(session: Session, start: int, output: str) -> Trace:
     """The whole upstream trace of run ``start`` (as :func:`lineage.walk` with no depth limit)."""
     walk = _Walk(_rows(session, start), dialect_of(session))
     return _trace(walk, walk.stale(session), output)
 
 
+@_uncollected
 def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
     """``trace(session, start, output).to_dict()``, built from the rows without the records."""
     walk = _Walk(_rows(session, start), dialect_of(session))

@@ -4,9 +4,11 @@ backends: the same records, and the JSON shape built from plain rows equal to ``
 from __future__ import annotations
 
 import dataclasses
+import gc
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, fasttrace, lineage
 from mltrace_core.records import Run
@@ -149,3 +151,59 @@ def test_a_truncated_trace_takes_the_general_walk(store, depth):
     lineage_ = layered(store, layers=5, width=3, prefix="t")
     assert store.trace_data(lineage_.output, depth) == store.trace(lineage_.output, depth).to_dict()
     assert store.trace(lineage_.output, depth).truncated
+
+
+def test_inputs_with_and_without_producers_in_one_column(store, log):
+    """A run's edges are read with its inputs (an edge is an input that has a producer): inputs nobody
+    wrote beside ones somebody did, two pointers from one producer (edges sorted by pointer within a
+    producer), a run without inputs, one without outputs, and a pinned read nobody wrote."""
+    log("ext", [], ["b.csv", "a.csv"], 0)
+    log("solo", [], ["c.csv"], 0)
+    log("join", ["a.csv", "never-written", "b.csv", "c.csv", ("pinned-unwritten", "v9")], ["j"], 2)
+    sink = log("sink", ["j", "also-never-written"], [], 4)
+    log("report", ["j"], ["r"], 4)
+    general, fast, _ = both_ways(store, "r")
+    join = next(n.run for n in fast.nodes if n.run.component == "join")
+    assert join.inputs == ("a.csv", "b.csv", "c.csv", "never-written", "pinned-unwritten")
+    assert [e.via for e in fast.edges if e.consumer == join.id] == ["a.csv", "b.csv", "c.csv"]
+    assert assert_same(store, "r")
+    assert_same(store, f"run:{sink}")  # a run without outputs starts a trace by its id
+
+
+def test_runs_with_and_without_an_identity_in_one_trace(store):
+    """Every run gets an OpenLineage run id now; a store from before that holds runs with no identity
+    beside runs with one (the identities are built by counts when all or none have one, else row by row)."""
+    lineage_ = layered(store, layers=3, width=3, prefix="ids")
+    assert all(n.run.external is not None for n in store.trace(lineage_.output).nodes)
+    assert assert_same(store, lineage_.output)
+    bare = [lineage_.ids[(0, 1)], lineage_.ids[(1, 2)]]
+    with store.session() as s:
+        s.execute(
+            text("UPDATE component_runs SET ext_ol_run_id = NULL WHERE id IN (:a, :b)"),
+            {"a": bare[0], "b": bare[1]},
+        )
+        s.commit()
+    externals = {n.run.id: n.run.external for n in store.trace(lineage_.output).nodes}
+    assert [rid for rid, external in externals.items() if external is None] == sorted(bare, reverse=True)
+    assert assert_same(store, lineage_.output)
+    with store.session() as s:
+        s.execute(text("UPDATE component_runs SET ext_ol_run_id = NULL"))
+        s.commit()
+    assert all(n.run.external is None for n in store.trace(lineage_.output).nodes)
+    assert assert_same(store, lineage_.output)
+
+
+def test_a_trace_leaves_the_garbage_collector_as_it_found_it(store):
+    """The collector is paused while a trace is built (fasttrace._uncollected), and only then."""
+    lineage_ = layered(store, layers=2, width=2, prefix="gc")
+    assert gc.isenabled()
+    seen = []
+    store.trace(lineage_.output)
+    seen.append(gc.isenabled())
+    gc.disable()
+    try:
+        store.trace(lineage_.output)
+        seen.append(gc.isenabled())
+    finally:
+        gc.enable()
+    assert seen == [True, False]
