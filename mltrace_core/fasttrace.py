@@ -23,6 +23,7 @@ from functools import cache, wraps
 from itertools import accumulate, chain, filterfalse, repeat
 from operator import add, attrgetter, floordiv, itemgetter
 from typing import Any, ParamSpec, TypeVar
+from weakref import WeakSet
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ _THRESHOLD, _INPUTS, _OUTPUTS, _FIRST, _FRESHER = 17, 18, 19, 20, 21
 
 
 @cache
-def _sql(dialect: str, by_name: bool) -> str:
+def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
     """The walk from a run (``start``) or from the latest writer of a pointer (``name``), then a row per
     run reached. Names and edges come as text joined by the unit separator, '' for none (so that Python
     splits every row alike); edges flat, producer then pointer. A run's lineage edges are read with its
@@ -55,6 +56,8 @@ def _sql(dialect: str, by_name: bool) -> str:
         )
 
     def param(name: str) -> str:
+        if prepared:  # the statement's one parameter, in PREPARE's notation
+            return "$1"
         return f"%({name})s" if pg else f":{name}"
 
     sep, pin, follow = ("E'\\x1f'", "E'\\x1d'", "E'\\x1c'") if pg else ("char(31)", "char(29)", "char(28)")
@@ -103,10 +106,45 @@ def _sql(dialect: str, by_name: bool) -> str:
 def _fetch(cursor: Any, dialect: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The statement on a driver cursor. PostgreSQL gets the index-walk planner settings in the same
     round trip (a multi-statement string: each statement is planned after the ones before it ran; in
-    autocommit they end with it, inside a transaction with the transaction)."""
-    sql = _sql(dialect, "name" in params)
-    cursor.execute(f"{INDEX_WALK}; {sql}" if dialect == "postgresql" else sql, params)
+    autocommit they end with it, inside a transaction with the transaction); by name, outside a
+    transaction (the fast read), as a prepared statement (:func:`_execute_prepared`)."""
+    if dialect != "postgresql":
+        cursor.execute(_sql(dialect, "name" in params), params)
+    elif "name" in params and cursor.connection.autocommit:
+        _execute_prepared(cursor, params["name"])
+    else:
+        cursor.execute(f"{INDEX_WALK}; {_sql(dialect, 'name' in params)}", params)
     return list(cursor.fetchall())
+
+
+# PostgreSQL: the trace by name is a prepared statement of each connection, planned once (a generic plan:
+# the pointer's name tells the planner nothing a custom plan could use; the walk is forced onto the
+# indexes either way). Planning the statement -- a recursive walk and seven subplans -- costs 0.5 ms, a
+# few percent of a 1,000-run trace, every call. As flags.py's check: the index-walk settings go with
+# every call, since PostgreSQL replans a prepared statement when its tables' statistics change; a
+# connection that lost it (a pooler, DISCARD ALL) or had it already is answered by preparing again or
+# not, which is only tried outside a transaction, where a failed statement aborts nothing.
+_STATEMENT = "mltrace_trace_named"
+_PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
+_EXECUTE = f"{INDEX_WALK}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {_STATEMENT}(%(name)s)"
+_NOT_PREPARED, _ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
+
+
+def _execute_prepared(cursor: Any, name: str) -> None:
+    conn = cursor.connection
+    try:
+        cursor.execute(_prepared(conn not in _PREPARED), {"name": name})
+    except Exception as exc:
+        code = getattr(exc, "pgcode", None)
+        if code not in (_NOT_PREPARED, _ALREADY_PREPARED):
+            raise
+        cursor.execute(_prepared(code == _NOT_PREPARED), {"name": name})
+    _PREPARED.add(conn)
+
+
+def _prepared(prepare: bool) -> str:
+    head = f"PREPARE {_STATEMENT}(text) AS {_sql('postgresql', True, True)}; " if prepare else ""
+    return head + _EXECUTE
 
 
 def _rows(session: Session, start: int) -> list[tuple[Any, ...]]:

@@ -207,3 +207,31 @@ def test_a_trace_leaves_the_garbage_collector_as_it_found_it(store):
     finally:
         gc.enable()
     assert seen == [True, False]
+
+
+def test_the_prepared_trace_survives_a_dropped_statement(store):
+    """PostgreSQL's trace by name is a statement prepared once per connection: a connection whose
+    statement was dropped (a pooler, DISCARD ALL) or prepared unknown to this process prepares it again
+    or uses it; inside a transaction the plain statement answers the same."""
+    lineage_ = layered(store, layers=3, width=2, prefix="prep")
+    expected = store.trace(lineage_.output)
+    assert store.trace(lineage_.output) == expected  # the statement prepared by the first, used
+    if store.engine.dialect.name != "postgresql":
+        return
+    fairy = store.engine.raw_connection()
+    try:
+        conn = fairy.driver_connection
+        conn.autocommit = True
+        cursor = conn.cursor()
+        assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
+        cursor.execute("DEALLOCATE ALL")
+        assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
+        fasttrace._PREPARED.discard(conn)
+        assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
+        conn.autocommit = False  # inside a transaction: never prepared
+        fasttrace._PREPARED.discard(conn)
+        assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
+        conn.rollback()
+        cursor.close()
+    finally:
+        fairy.close()
