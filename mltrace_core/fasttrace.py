@@ -376,8 +376,11 @@ class _Walk:
         for warnings in stale.values():
             warnings.sort()
         if self.legacy:  # runs logged through mltrace 0.17's API: its rules (staleness.messages)
-            position = dict(zip(ids, range(len(ids)), strict=True))
             components, thresholds, counts = self.columns[1], self.columns[_THRESHOLD], self.columns[_FRESHER]
+            if self._legacy_quiet():  # no run of them has a message: replaced by none (C-level calls)
+                deque(map(stale.pop, map(ids.__getitem__, self.legacy), repeat(None)), 0)
+                return stale
+            position = dict(zip(ids, range(len(ids)), strict=True))
             for k in self.legacy:
                 messages: list[str] = []
                 if counts[k]:
@@ -391,6 +394,18 @@ class _Walk:
                             )
                 stale[ids[k]] = messages
         return stale
+
+    def _legacy_quiet(self) -> bool:
+        """Whether 0.17's rules have nothing to say of any run logged through its API, told at once for the
+        whole trace (the common case: a lineage of runs closer together than their thresholds, each
+        reading the latest run of its upstream components): no upstream run with a fresher run of its
+        component, and the trace's whole time span within the smallest threshold (no upstream run can
+        have started longer before its reader than that)."""
+        counts = SEP.join(filter(None, map(self.columns[_FRESHER].__getitem__, self.legacy))).split(SEP)
+        if max(map(int, counts[1::2]), default=0) > 1:
+            return False
+        smallest: int = min(map(self.columns[_THRESHOLD].__getitem__, self.legacy))
+        return (max(self.starts) - min(self.starts)).total_seconds() <= smallest
 
 
 def external_of(row: tuple[Any, ...]) -> ExternalIdentity | None:

@@ -235,3 +235,22 @@ def test_the_prepared_trace_survives_a_dropped_statement(store):
         cursor.close()
     finally:
         fairy.close()
+
+
+def test_0_17_rules_with_nothing_to_say_replace_the_stores_own(store, log):
+    """Runs logged through 0.17's API closer together than their thresholds, each reading the latest
+    upstream run: told quiet for the whole trace at once. The store's 30-day rule would warn of an input
+    40 days old; 0.17's rules, which replace it for such a run, have nothing to say within 100 days."""
+    day = 60 * 24
+    log("prep", [], ["x"], 0, staleness_threshold=100 * 86400)
+    fit = log("fit", ["x"], ["model"], 40 * day, staleness_threshold=100 * 86400)
+    log("score", ["model"], ["report"], 41 * day, staleness_threshold=100 * 86400)
+    general, fast, _ = both_ways(store, "report")
+    assert {n.run.id: n.run.stale for n in fast.nodes}[fit] == ()
+    assert assert_same(store, "report")
+    log("prep", [], ["y"], 40 * day)  # a run without a threshold: the store's rule still warns of it
+    log("mix", ["y", "report"], ["mixed"], 80 * day)
+    general, fast, _ = both_ways(store, "mixed")
+    mix = next(n.run for n in fast.nodes if n.run.component == "mix")
+    assert any("y was produced" in w for w in mix.stale), mix.stale
+    assert assert_same(store, "mixed")
