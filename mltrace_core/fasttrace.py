@@ -20,8 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from functools import cache, wraps
-from itertools import accumulate, chain, filterfalse, repeat
-from operator import add, attrgetter, floordiv, itemgetter
+from itertools import accumulate, chain, compress, filterfalse, repeat
+from operator import add, attrgetter, floordiv, itemgetter, not_
 from typing import Any, ParamSpec, TypeVar
 from weakref import WeakSet
 
@@ -75,11 +75,14 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
             FROM (SELECT DISTINCT producer_run_id FROM run_dependencies WHERE consumer_run_id = r.id) x) END"""
     # PostgreSQL: each run reached is looked up by its key, whatever the statistics say (a lineage just
     # logged, not analyzed yet, looks like a 10-row table, and a join over it then scans it once per run).
+    # SQLite joins the components (a few percent cheaper than a subquery per run; its planner has no
+    # statistics to be misled by).
     runs = (
         "reach x CROSS JOIN LATERAL (SELECT * FROM component_runs r WHERE r.id = x.run_id OFFSET 0) r"
         if pg
-        else "reach x JOIN component_runs r ON r.id = x.run_id"
+        else "reach x CROSS JOIN component_runs r ON r.id = x.run_id CROSS JOIN components c ON c.id = r.component_id"
     )
+    component = "(SELECT c.name FROM components c WHERE c.id = r.component_id)" if pg else "c.name"
     return f"""
     WITH RECURSIVE first(run_id) AS ({start}),
     reach(run_id) AS (
@@ -87,7 +90,7 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
         UNION
         SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
     )
-    SELECT r.id, (SELECT c.name FROM components c WHERE c.id = r.component_id), r.start_ts, r.end_ts, r.status, COALESCE(r.notes, ''), r.code_version, r.error,
+    SELECT r.id, {component}, r.start_ts, r.end_ts, r.status, COALESCE(r.notes, ''), r.code_version, r.error,
         r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
         r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
         (SELECT {agg(f"CASE WHEN i.version IS NULL THEN p.name ELSE {pin} || p.name END")}
@@ -252,9 +255,13 @@ _producer = itemgetter(1)
 
 
 def _names(texts: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Each text of names joined by the unit separator ('' for none) as a sorted tuple (C-level calls
-    only: names are never empty, so ``filter`` drops exactly the '' of an empty text)."""
-    return list(map(tuple, map(sorted, map(filter, repeat(None), map(str.split, texts, repeat(SEP))))))
+    """Each text of names joined by the unit separator ('' for none) as a sorted tuple, by C-level calls;
+    then the few empty texts (split as ``('',)``) made ``()``, found by ``compress`` without a Python
+    call per text (names are never empty: only an empty text gives '')."""
+    found: list[tuple[str, ...]] = list(map(tuple, map(sorted, map(str.split, texts, repeat(SEP)))))
+    for k in compress(range(len(texts)), map(not_, texts)):
+        found[k] = ()
+    return found
 
 
 def _edges(ids: tuple[int, ...], texts: tuple[str, ...]) -> list[list[TraceEdge]]:
