@@ -2,10 +2,12 @@
 
 A trace is mostly answer: a 10,000-run lineage returns 10,000 runs with their pointers and 30,000 edges.
 So the database walks the lineage and returns, in the same statement, one row per run reached -- its
-columns, its input and output names and its lineage edges (producer and pointer) each aggregated into one
-text column -- and Python only splits those, assigns depths (breadth first: a run's depth is its shortest
-distance from the start) and builds the records, without SQLAlchemy's result machinery (the rows come
-from the driver's cursor) and without the per-field cost of a frozen dataclass's ``__init__``.
+columns, its input names and lineage edges (producer and pointer; read in one pass over its inputs, since
+an edge is an input with a producer) in one text column, its output names in another -- and Python only
+splits those, assigns depths (breadth first: a run's depth is its shortest distance from the start) and
+builds the records, without SQLAlchemy's result machinery (the rows come from the driver's cursor), without
+the per-field cost of a frozen dataclass's ``__init__``, and with C-level calls over whole columns rather
+than a Python call per run.
 
 The same rows give the JSON shape of :meth:`Trace.to_dict` directly (:func:`trace_data`), for the web
 API: a large trace is sent without building a ``Run``, ``TraceNode`` or ``TraceEdge`` per run and edge.
@@ -173,7 +175,8 @@ def _uncollected(fn: Callable[P, T]) -> Callable[P, T]:
     that scans the young ones, and the survivors' promotions start full ones: a fifth of the record
     building, for no garbage (Mercurial's ``util.nogc`` does the same while building large structures).
     Reference counting still frees everything. Left alone when already paused (by the caller, or by
-    another thread's trace: the first one to finish resumes it, which is only early, never late)."""
+    another thread's trace, whose end resumes it: a process-wide switch, so a pause another thread starts
+    meanwhile is ended with this one's)."""
 
     @wraps(fn)
     def paused(*args: P.args, **kwargs: P.kwargs) -> T:
