@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from mltrace_core import rule
+from mltrace_core import reach, rule
 from mltrace_core.fastlog import sqlite_ts
 from mltrace_core.models import components, run_tests, runs, utcnow
 from mltrace_core.queries import dialect_of, ids_text
@@ -100,6 +100,8 @@ def write_runs(session: Session, records: Sequence[RunRecord]) -> list[int]:
     _write_rows(session, new, ids, pids)
     if any(r.inputs or r.outputs for r in new):  # a placeholder (a START) has nothing to link
         conn.execute(_link_sql(dialect_of(session)), {"ids": ids_text(session, [ids[r.key] for r in new])})
+    if new:  # readers it took over are downstream of the new runs
+        reach.after_write(session, [ids[r.key] for r in new])
     for rec in records:
         if fresh[rec.key] is rec and rec.key in inserted_keys:
             continue  # its first report, written above

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mltrace_core import db, rule, staleness
+from mltrace_core import db, reach, rule, staleness
 from mltrace_core.records import ExternalIdentity
 from mltrace_core.runs import RunRecord
 
@@ -252,6 +252,7 @@ def _log_sqlite(conn: Any, rec: RunRecord) -> Logged | None:
             for dep, name, dep_start, fresher in c(_SQLITE_UPSTREAM, (start, run_id))
         ]
         stale = staleness.judged(upstream, rec.staleness_threshold)
+    reach.logged_sqlite(conn, [run_id])
     c("COMMIT")
     return int(run_id), stale
 

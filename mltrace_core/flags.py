@@ -7,7 +7,8 @@ the flags on that version; ``NAME``: every flag on the pointer), never deletes t
 
 What a flag reaches is defined once, as SQL (:func:`reaches`, :func:`read_version`), and embedded by every
 statement that asks: the check of a try's inputs (:func:`flags_on`), the gate and the tab's marks
-(:func:`mltrace_core.checks.flagged_pointers`). A flag on a pointer reaches every read and write of it; a
+(:func:`mltrace_core.checks.flagged_pointers`); :mod:`mltrace_core.reach` keeps, for the check, the runs
+made from what each active flag reaches (the same definition, written out in its statements). A flag on a pointer reaches every read and write of it; a
 flag on version V, a read or write of V, where an unversioned read got what its producer (by the lineage
 rule) wrote.
 
@@ -40,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from mltrace_core import lineage, rule
+from mltrace_core import lineage, reach, rule
 from mltrace_core.addresses import resolve
 from mltrace_core.errors import InvalidInputError, NotFoundError
 from mltrace_core.fastlog import sqlite_ts
@@ -85,12 +86,13 @@ def flag(session: Session, address: str, reason: str | None, by: str | None) -> 
     """Add a flag on ``address`` (``NAME``: the whole pointer; ``NAME@VERSION``: that version)."""
     pid, name, version = _target(session, address, "flag")
     at = utcnow()
-    session.execute(
-        flags.insert().values(
-            pointer_id=pid, version=version, reason=reason or None, flagged_by=by, flagged_at=at
-        )
-    )
+    fid = session.execute(
+        flags.insert()
+        .values(pointer_id=pid, version=version, reason=reason or None, flagged_by=by, flagged_at=at)
+        .returning(flags.c.id)
+    ).scalar_one()
     session.execute(update(pointers).where(pointers.c.id == pid).values(flagged=True))
+    reach.flag_added(session, fid)
     return FlagRecord(name, version, reason or None, by, at, None)
 
 
@@ -102,6 +104,7 @@ def unflag(session: Session, address: str) -> int:
         active = and_(active, flags.c.version == version)
     ended = _changed(session, update(flags).where(active).values(unflagged_at=utcnow()))
     _refresh(session, pid)
+    reach.flags_ended(session, pid)
     return ended
 
 
@@ -115,7 +118,9 @@ def _refresh(session: Session, pid: int) -> None:
 def unflag_all(session: Session) -> int:
     """End every active flag; the number of pointers that were flagged."""
     session.execute(update(flags).where(flags.c.unflagged_at.is_(None)).values(unflagged_at=utcnow()))
-    return _changed(session, update(pointers).where(pointers.c.flagged == true()).values(flagged=False))
+    changed = _changed(session, update(pointers).where(pointers.c.flagged == true()).values(flagged=False))
+    reach.flags_ended(session, None)
+    return changed
 
 
 def _changed(session: Session, statement: Update) -> int:
@@ -202,66 +207,36 @@ _FLAGGED = {"postgresql": "p.flagged", "sqlite": "p.flagged = 1"}
 _NOW = {"postgresql": "$2", "sqlite": ":now"}
 
 
-def _ended(run: str, pointer: str) -> str:
-    """SQL: when ``run`` wrote ``pointer``, by the primary key of run_outputs (a join left SQLite free to
-    start from the pointer's index, with a Bloom filter built by scanning the whole table)."""
-    return f"(SELECT w.end_ts FROM run_outputs w WHERE w.run_id = {run} AND w.pointer_id = {pointer})"
-
-
 @cache
 def _check_sql(dialect: str) -> str:
-    # The runs the try will be linked to (the lineage rule, as of now), their upstream lineage, and every
-    # active flag reaching one of the try's own reads or a read or write of one of those runs. The walk
-    # goes only through runs that ended at or after `oldest`, the first write or read of any flagged
-    # pointer (a few index probes, one per flagged pointer): a run that ended before can neither have read
-    # nor written flagged data, nor can anything upstream of it, which ended earlier still. The last line
-    # is the probe of the partial index of flagged pointers, evaluated once before anything else: where
-    # nothing is flagged, the statement stops there.
+    # The runs the try will be linked to (the lineage rule, as of now), and every active flag reaching
+    # one of the try's own reads (run NULL) or in the reach of one of those runs (``flag_reach``, kept by
+    # mltrace_core.reach: the flags reaching a read or write of the run or of its upstream lineage, with
+    # the latest run there that touched each): a probe of the primary key per producer, however deep the
+    # lineage. The last line is the probe of the partial index of flagged pointers, evaluated once before
+    # anything else: where nothing is flagged, the statement stops there.
     now = _NOW[dialect]
-
-    def flagged(pointer: str) -> str:
-        # a scalar subquery, which no planner turns into a join: the reads and writes of the runs reached
-        # are the outer side, each probed by primary key, whatever the statistics say of the flags
-        return f"(SELECT q.flagged FROM pointers q WHERE q.id = {pointer}){' = 1' if dialect == 'sqlite' else ''}"
-
+    flagged = (
+        f"(SELECT q.flagged FROM pointers q WHERE q.id = l.pointer_id){' = 1' if dialect == 'sqlite' else ''}"
+    )
     return f"""
-        WITH RECURSIVE
+        WITH
         reads(pointer_id, version) AS (
             SELECT q.id, x.version FROM ({_INPUTS[dialect]}) AS x JOIN pointers q ON q.name = x.name
         ),
-        linked(pointer_id, version, producer) AS (
+        linked(pointer_id, version, producer) AS MATERIALIZED (
             SELECT r.pointer_id, r.version, {rule.producer("r", now, "0")} FROM reads r
         ),
-        oldest(at) AS (
-            SELECT MIN(b.at) FROM (
-                SELECT (SELECT MIN(o.end_ts) FROM run_outputs o WHERE o.pointer_id = p.id) AS at
-                FROM pointers p WHERE {_FLAGGED[dialect]}
-                UNION ALL
-                SELECT (SELECT MIN(i.start_ts) FROM run_inputs i WHERE i.pointer_id = p.id)
-                FROM pointers p WHERE {_FLAGGED[dialect]}
-            ) AS b
-        ),
-        reach(run_id) AS (
-            SELECT l.producer FROM linked l WHERE {_ended("l.producer", "l.pointer_id")} >= (SELECT at FROM oldest)
-            UNION
-            SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
-            WHERE {_ended("d.producer_run_id", "d.pointer_id")} >= (SELECT at FROM oldest)
-        ),
-        touched(run_id, pointer_id, version) AS MATERIALIZED (
-            SELECT NULL, l.pointer_id, {read_version("l.version", "l.producer", "l.pointer_id")}
-            FROM linked l WHERE {flagged("l.pointer_id")}
+        hits(run_id, flag_id) AS MATERIALIZED (
+            SELECT NULL, f.id FROM linked l
+              JOIN flags f ON {reaches("f", "l.pointer_id", read_version("l.version", "l.producer", "l.pointer_id"))}
+             WHERE {flagged}
             UNION ALL
-            SELECT i.run_id, i.pointer_id, {read_version("i.version", linked_producer("i"), "i.pointer_id")}
-            FROM reach r JOIN run_inputs i ON i.run_id = r.run_id WHERE {flagged("i.pointer_id")}
-            UNION ALL
-            SELECT o.run_id, o.pointer_id, o.version
-            FROM reach r JOIN run_outputs o ON o.run_id = r.run_id WHERE {flagged("o.pointer_id")}
-        ),
-        hits(run_id, flag_id) AS (
-            SELECT DISTINCT t.run_id, f.id FROM touched t JOIN flags f ON {reaches("f", "t.pointer_id", "t.version")}
+            SELECT r.via, r.flag_id FROM linked l JOIN flag_reach r ON r.run_id = l.producer
         )
         SELECT h.run_id, c.name, p.name, f.version, f.reason, f.flagged_by, f.flagged_at, f.id
-        FROM hits h JOIN flags f ON f.id = h.flag_id JOIN pointers p ON p.id = f.pointer_id
+        FROM hits h JOIN flags f ON f.id = h.flag_id AND f.unflagged_at IS NULL
+        JOIN pointers p ON p.id = f.pointer_id
         LEFT JOIN component_runs cr ON cr.id = h.run_id LEFT JOIN components c ON c.id = cr.component_id
         WHERE EXISTS (SELECT 1 FROM pointers p WHERE {_FLAGGED[dialect]})
         """
@@ -271,9 +246,9 @@ def _check_sql(dialect: str) -> str:
 # parameters, a JSON list and a time, tell the planner nothing a custom plan could use). Planning the
 # statement cost 2-3 times executing it where the flagged data is recent; now a process that checks
 # many tries (a worker's listener, an API server, the bench) plans it once per pooled connection, and
-# a task process that checks one try plans it once, as before. The index-walk settings
+# a task process that checks one try plans it once, as before. The index-probe settings
 # (lineage.INDEX_WALK) go with every call, not only the first: PostgreSQL replans a prepared statement
-# when the statistics of its tables change.
+# when the statistics of its tables change, and flag_reach's change fast.
 _STATEMENT = "mltrace_flags_on"
 _PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
 _EXECUTE = (
@@ -312,10 +287,16 @@ def check(
         _execute_pg(cursor, wanted, at)
     else:
         cursor.execute(_check_sql(dialect), {"inputs": wanted, "now": sqlite_ts(at)})
+    return hits(cursor.fetchall(), dialect)
+
+
+def hits(rows: list[Any], dialect: str) -> list[FlagHit]:
+    """The check's rows -- (run or NULL, its component, pointer, version, reason, by, at, flag id) -- as
+    one hit per flag: on the try's own read if it is one, else on the latest run that touched it."""
     ts = timestamps(dialect)
     best: dict[int, FlagHit] = {}
     order: dict[int, tuple[str, datetime, int]] = {}
-    for run, component, name, version, reason, by, flagged_at, fid in cursor.fetchall():
+    for run, component, name, version, reason, by, flagged_at, fid in rows:
         at_ = ts(flagged_at)
         hit = FlagHit(FlagRecord(name, version, reason, by, at_, None), run, component)
         old = best.get(fid)
@@ -337,7 +318,8 @@ def flags_on(
 
     One statement (:func:`check`, which the store runs on a driver connection outside a transaction),
     here inside the session's transaction: where no pointer is flagged, it stops after one probe of the
-    partial index of flagged pointers; else its walk goes no further back than the oldest flagged data."""
+    partial index of flagged pointers; else it reads what the flags reach upstream of each producer
+    (``flag_reach``, kept by :mod:`mltrace_core.reach`), a probe each, however deep the lineage."""
     cursor = session.connection().connection.cursor()
     try:
         return check(cursor, dialect_of(session), inputs, now)

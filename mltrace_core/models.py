@@ -186,6 +186,20 @@ class Flag(Base):
     )
 
 
+class FlagReach(Base):
+    """A run made from data an active flag reaches (schema 0014): it reads or writes such data, or a run
+    upstream of it does; ``via``, the latest such run upstream of it, itself included. Kept by
+    :mod:`mltrace_core.reach`; the check of a try reads its producers' rows."""
+
+    __tablename__ = "flag_reach"
+
+    run_id: Mapped[int] = mapped_column(ID, primary_key=True)  # no foreign key: see migration 0014
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    via: Mapped[int] = mapped_column(ID)
+
+    __table_args__ = (Index("ix_flag_reach_flag", "flag_id"),)
+
+
 class RunInput(Base):
     __tablename__ = "run_inputs"
 
@@ -284,3 +298,4 @@ run_dependencies = _table(RunDependency)
 run_tests = _table(RunTest)
 openlineage_runs = _table(OpenLineageRun)
 flags = _table(Flag)
+flag_reach = _table(FlagReach)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Column, Select, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from mltrace_core import rule
+from mltrace_core import reach, rule
 from mltrace_core.formats import ABORTED, FAILED, RUNNING
 from mltrace_core.models import (
     UTCDateTime,
@@ -179,6 +179,7 @@ def write_run(session: Session, rec: RunRecord) -> int:
             ],
         )
         _relink_consumers(session, run_id, rec.start, rec.end)
+    reach.after_write(session, [run_id])  # its relinked consumers are downstream of it
     return cast(int, run_id)
 
 
@@ -350,7 +351,8 @@ def merge_run(session: Session, rec: RunRecord, ids: dict[str, int] | None = Non
     outputs = () if status in (FAILED, ABORTED) else rec.outputs
     if ids is None:
         ids = pointer_ids(session, rec.inputs + outputs, lock=True)
-    _merge_pointers(session, run_id, new_start, new_end, (start, end), rec.inputs, outputs, ids)
+    relinked = _merge_pointers(session, run_id, new_start, new_end, (start, end), rec.inputs, outputs, ids)
+    reach.after_write(session, [run_id], relinked)
     return cast(int, run_id)
 
 
@@ -367,11 +369,11 @@ def _merge_pointers(
     inputs: tuple[PointerRow, ...],
     outputs: tuple[PointerRow, ...],
     ids: dict[str, int],
-) -> None:
+) -> set[int]:
     """Add ``inputs``/``outputs`` the run lacks (or the version it lacked) and bring its lineage up to
     date: its own input edges are recomputed when its inputs or start changed; consumers of its outputs
     are relinked as for a late-logged run, or recomputed for a pointer whose written version changed or
-    when its end moved (a consumer may no longer be entitled to it)."""
+    when its end moved (a consumer may no longer be entitled to it). The pointers recomputed so."""
     conn = session.connection()
     moved = (start, end) != before
     have_in: dict[int, str | None] = {}
@@ -424,6 +426,7 @@ def _merge_pointers(
         relink_pointers(session, sorted(recompute))
     if new_out or (moved and have_out):
         _relink_consumers(session, run_id, start, end)
+    return recompute
 
 
 # A run's pointers, both sides at once: (0 = input | 1 = output, pointer id, version).
