@@ -20,10 +20,11 @@ from __future__ import annotations
 import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cache, wraps
+from hashlib import sha1
 from itertools import accumulate, chain, compress, filterfalse, repeat
-from operator import add, attrgetter, floordiv, itemgetter, not_
+from operator import add, floordiv, itemgetter, not_
 from typing import Any, ParamSpec, TypeVar
 from weakref import WeakSet
 
@@ -85,6 +86,13 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
         else "reach x CROSS JOIN component_runs r ON r.id = x.run_id CROSS JOIN components c ON c.id = r.component_id"
     )
     component = "(SELECT c.name FROM components c WHERE c.id = r.component_id)" if pg else "c.name"
+    # Times as UTC text on both backends, converted in Python by one C-level call each (_utc_column):
+    # psycopg2 converts a timestamptz through a Python-level time zone per value, 7 % of a trace's fetch.
+    start_ts, end_ts = (
+        ("(r.start_ts AT TIME ZONE 'UTC')::text", "(r.end_ts AT TIME ZONE 'UTC')::text")
+        if pg
+        else ("r.start_ts", "r.end_ts")
+    )
     return f"""
     WITH RECURSIVE first(run_id) AS ({start}),
     reach(run_id) AS (
@@ -92,7 +100,7 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
         UNION
         SELECT d.producer_run_id FROM run_dependencies d JOIN reach r ON d.consumer_run_id = r.run_id
     )
-    SELECT r.id, {component}, r.start_ts, r.end_ts, r.status, COALESCE(r.notes, ''), r.code_version, r.error,
+    SELECT r.id, {component}, {start_ts}, {end_ts}, r.status, COALESCE(r.notes, ''), r.code_version, r.error,
         r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
         r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
         (SELECT {agg(f"CASE WHEN i.version IS NULL THEN p.name ELSE {pin} || p.name END")}
@@ -128,8 +136,10 @@ def _fetch(cursor: Any, dialect: str, params: dict[str, Any]) -> list[tuple[Any,
 # few percent of a 1,000-run trace, every call. As flags.py's check: the index-walk settings go with
 # every call, since PostgreSQL replans a prepared statement when its tables' statistics change; a
 # connection that lost it (a pooler, DISCARD ALL) or had it already is answered by preparing again or
-# not, which is only tried outside a transaction, where a failed statement aborts nothing.
-_STATEMENT = "mltrace_trace_named"
+# not, which is only tried outside a transaction, where a failed statement aborts nothing. Its name says
+# which statement it is (a digest of the text): a connection prepared by another version of this module
+# (a pooled server connection during an upgrade) answers with the rows that version expects, not these.
+_STATEMENT = f"mltrace_trace_named_{sha1(_sql('postgresql', True, True).encode()).hexdigest()[:12]}"
 _PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
 _EXECUTE = f"{INDEX_WALK}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {_STATEMENT}(%(name)s)"
 _NOT_PREPARED, _ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
@@ -205,7 +215,7 @@ def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     round trip); ``None`` when the general path must answer (an unknown or unwritten pointer, or a run
     whose staleness needs more queries)."""
     rows = _fetch(cursor, dialect, {"name": name})
-    walk = _named(rows, dialect)
+    walk = _named(rows)
     return None if walk is None else _trace(walk, walk.stale(None), name)
 
 
@@ -213,12 +223,12 @@ def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
 def trace_data_named(cursor: Any, dialect: str, name: str) -> dict[str, Any] | None:
     """:func:`trace_named`'s JSON shape, without the records."""
     rows = _fetch(cursor, dialect, {"name": name})
-    walk = _named(rows, dialect)
+    walk = _named(rows)
     return None if walk is None else _data(walk, walk.stale(None), name)
 
 
-def _named(rows: list[tuple[Any, ...]], dialect: str) -> _Walk | None:
-    walk = _Walk(rows, dialect)
+def _named(rows: list[tuple[Any, ...]]) -> _Walk | None:
+    walk = _Walk(rows)
     return None if walk.start is None or walk.needs_session() else walk
 
 
@@ -237,23 +247,17 @@ def _sqlite_utc(text: str) -> datetime:
         return utc(text)
 
 
-def _utc_column(values: tuple[Any, ...], dialect: str) -> list[datetime]:
-    """:func:`timestamps` of a whole column, converted by C-level calls where it can be: SQLite's texts
-    with ``fromisoformat`` (one by one only when one was written with an offset), PostgreSQL's aware
-    values as they are when the session's time zone is UTC (what the store's connections set)."""
-    if dialect == "sqlite":
-        try:
-            return list(map(_fromisoformat, map(str.__add__, values, repeat("+00:00"))))
-        except ValueError:
-            return list(map(_sqlite_utc, values))
-    if set(map(_tzinfo, values)) <= _UTC_ONLY:
-        return list(values)
-    return list(map(utc, values))
+def _utc_column(values: tuple[str, ...]) -> list[datetime]:
+    """A whole column of the trace's times, naive UTC text on both backends (see :func:`_sql`), as aware
+    UTC datetimes by C-level calls (``fromisoformat``; one by one only when one was written with an
+    offset, as SQLite stores from the first release have them)."""
+    try:
+        return list(map(_fromisoformat, map(str.__add__, values, repeat("+00:00"))))
+    except ValueError:
+        return list(map(_sqlite_utc, values))
 
 
 _fromisoformat = datetime.fromisoformat
-_tzinfo = attrgetter("tzinfo")
-_UTC_ONLY = {timezone.utc}
 _producer = itemgetter(1)
 
 
@@ -291,7 +295,7 @@ class _Walk:
         "order", "depth", "pinned", "legacy",
     )  # fmt: skip
 
-    def __init__(self, rows: list[tuple[Any, ...]], dialect: str) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         columns = list(zip(*rows, strict=True)) if rows else [()] * (_FRESHER + 1)
         ids = columns[0]
         if len(set(ids)) != len(
@@ -301,8 +305,8 @@ class _Walk:
             columns = list(zip(*rows, strict=True))
             ids = columns[0]
         self.ids, self.columns = ids, columns
-        self.starts = _utc_column(columns[2], dialect)
-        self.ends = _utc_column(columns[3], dialect)
+        self.starts = _utc_column(columns[2])
+        self.ends = _utc_column(columns[3])
         parts = map(str.partition, columns[_INPUTS], repeat(_EDGES_FOLLOW))  # (inputs, mark, edges)
         texts, _, edge_texts = zip(*parts, strict=True) if rows else ((), (), ())
         self.pinned: set[tuple[int, str]] = set()
@@ -517,14 +521,14 @@ _new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: 
 @_uncollected
 def trace(session: Session, start: int, output: str) -> Trace:
     """The whole upstream trace of run ``start`` (as :func:`lineage.walk` with no depth limit)."""
-    walk = _Walk(_rows(session, start), dialect_of(session))
+    walk = _Walk(_rows(session, start))
     return _trace(walk, walk.stale(session), output)
 
 
 @_uncollected
 def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
     """``trace(session, start, output).to_dict()``, built from the rows without the records."""
-    walk = _Walk(_rows(session, start), dialect_of(session))
+    walk = _Walk(_rows(session, start))
     return _data(walk, walk.stale(session), output)
 
 

@@ -212,7 +212,8 @@ def test_a_trace_leaves_the_garbage_collector_as_it_found_it(store):
 def test_the_prepared_trace_survives_a_dropped_statement(store):
     """PostgreSQL's trace by name is a statement prepared once per connection: a connection whose
     statement was dropped (a pooler, DISCARD ALL) or prepared unknown to this process prepares it again
-    or uses it; inside a transaction the plain statement answers the same."""
+    or uses it, and one that has another version's statement does not use that; inside a transaction
+    the plain statement answers the same."""
     lineage_ = layered(store, layers=3, width=2, prefix="prep")
     expected = store.trace(lineage_.output)
     assert store.trace(lineage_.output) == expected  # the statement prepared by the first, used
@@ -223,6 +224,10 @@ def test_the_prepared_trace_survives_a_dropped_statement(store):
         conn = fairy.driver_connection
         conn.autocommit = True
         cursor = conn.cursor()
+        assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
+        cursor.execute("DEALLOCATE ALL")
+        # a statement of another version of fasttrace, under its name then: ours has its own
+        cursor.execute("PREPARE mltrace_trace_named(text) AS SELECT $1")
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         cursor.execute("DEALLOCATE ALL")
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
@@ -254,3 +259,43 @@ def test_0_17_rules_with_nothing_to_say_replace_the_stores_own(store, log):
     mix = next(n.run for n in fast.nodes if n.run.component == "mix")
     assert any("y was produced" in w for w in mix.stale), mix.stale
     assert assert_same(store, "mixed")
+
+
+def test_times_to_the_microsecond_in_any_session_time_zone(store):
+    """The trace reads its times as UTC text (fasttrace._sql): every fraction of a second as logged, and
+    on PostgreSQL whatever the session's time zone."""
+    logged = []
+    for k, micro in enumerate((0, 1, 100, 120_000, 500_000, 999_999)):
+        start = at(k) + timedelta(microseconds=micro)
+        end = start + timedelta(seconds=30, microseconds=999_999 - micro)
+        inputs = ((f"us/{k - 1}", None, None),) if k else ()
+        output = ((f"us/{k}", None, None),)
+        store.log(
+            RunRecord(key=f"us{k}", component=f"us{k}", start=start, end=end, inputs=inputs, outputs=output)
+        )
+        logged.append((start, end))
+    assert assert_same(store, "us/5")
+    expected = store.trace("us/5")
+    assert sorted((n.run.start, n.run.end) for n in expected.nodes) == logged
+    if store.engine.dialect.name != "postgresql":
+        return
+    fairy = store.engine.raw_connection()
+    try:
+        conn = fairy.driver_connection
+        conn.autocommit = True
+        cursor = conn.cursor()
+        cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+        assert fasttrace.trace_named(cursor, "postgresql", "us/5") == expected
+        conn.autocommit = False  # the plain statement, inside a transaction
+        cursor.execute(
+            "SELECT run_id FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id WHERE p.name = 'us/5'"
+        )
+        (start,) = cursor.fetchone()
+        walk = fasttrace._Walk(fasttrace._fetch(cursor, "postgresql", {"start": start}))
+        assert sorted(zip(walk.starts, walk.ends, strict=True)) == logged
+        conn.rollback()
+        conn.autocommit = True
+        cursor.execute("SET TIME ZONE 'UTC'")  # as the store's connections have it
+        cursor.close()
+    finally:
+        fairy.close()
