@@ -18,13 +18,14 @@ which still serves truncated traces (``max_depth``) and downstream walks.
 from __future__ import annotations
 
 import gc
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache, wraps
 from hashlib import sha1
 from itertools import accumulate, chain, compress, filterfalse, repeat
-from operator import add, floordiv, itemgetter, not_
+from operator import add, attrgetter, floordiv, itemgetter, not_
 from typing import Any, ParamSpec, TypeVar
 from weakref import WeakSet
 
@@ -40,15 +41,21 @@ _EDGES_FOLLOW = "\x1c"  # in a run's inputs column: its input names, this, then 
 _THRESHOLD, _INPUTS, _OUTPUTS, _FIRST, _FRESHER = 17, 18, 19, 20, 21
 
 
+# Python 3.11's fromisoformat reads PostgreSQL's ISO text as printed (1-6 digits of a second); 3.10's
+# takes only 3 or 6, so there PostgreSQL's times come typed (as versions.TEXT_TIMES, which imports us).
+TEXT_TIMES = sys.version_info >= (3, 11)
+
+
 @cache
-def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
+def _sql(dialect: str, by_name: bool, prepared: bool = False, text_times: bool = TEXT_TIMES) -> str:
     """The walk from a run (``start``) or from the latest writer of a pointer (``name``), then a row per
     run reached. Names and edges come as text joined by the unit separator, '' for none (so that Python
     splits every row alike); edges flat, producer then pointer. A run's lineage edges are read with its
     inputs, in one pass over them (an edge is an input that has a producer): its input names, then
     :data:`_EDGES_FOLLOW`, then its edges, in one column. The start run marked; and for a run
     logged through mltrace 0.17's API, per upstream run, how many runs of its component started from it
-    to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`)."""
+    to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`). ``text_times=False``:
+    PostgreSQL's times typed by the driver (Python 3.10's form; the tests compare the two)."""
     pg = dialect == "postgresql"
 
     def agg(value: str) -> str:
@@ -87,10 +94,10 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False) -> str:
     )
     component = "(SELECT c.name FROM components c WHERE c.id = r.component_id)" if pg else "c.name"
     # Times as UTC text on both backends, converted in Python by one C-level call each (_utc_column):
-    # psycopg2 converts a timestamptz through a Python-level time zone per value, 7 % of a trace's fetch.
+    # psycopg2 builds a time zone-aware timestamp per value, 7 % of the fetch of a trace's rows.
     start_ts, end_ts = (
         ("(r.start_ts AT TIME ZONE 'UTC')::text", "(r.end_ts AT TIME ZONE 'UTC')::text")
-        if pg
+        if pg and text_times
         else ("r.start_ts", "r.end_ts")
     )
     return f"""
@@ -247,17 +254,24 @@ def _sqlite_utc(text: str) -> datetime:
         return utc(text)
 
 
-def _utc_column(values: tuple[str, ...]) -> list[datetime]:
-    """A whole column of the trace's times, naive UTC text on both backends (see :func:`_sql`), as aware
-    UTC datetimes by C-level calls (``fromisoformat``; one by one only when one was written with an
-    offset, as SQLite stores from the first release have them)."""
-    try:
-        return list(map(_fromisoformat, map(str.__add__, values, repeat("+00:00"))))
-    except ValueError:
-        return list(map(_sqlite_utc, values))
+def _utc_column(values: tuple[Any, ...]) -> list[datetime]:
+    """A whole column of the trace's times as aware UTC datetimes, by C-level calls: naive UTC text
+    (SQLite; PostgreSQL, see :func:`_sql`) by ``fromisoformat`` (one by one only when one was written
+    with an offset, as SQLite stores from the first release have them); PostgreSQL's typed values (Python
+    3.10) as they are when the session's time zone is UTC (what the store's connections set)."""
+    if not values or isinstance(values[0], str):
+        try:
+            return list(map(_fromisoformat, map(str.__add__, values, repeat("+00:00"))))
+        except ValueError:
+            return list(map(_sqlite_utc, values))
+    if set(map(_tzinfo, values)) <= _UTC_ONLY:
+        return list(values)
+    return list(map(utc, values))
 
 
 _fromisoformat = datetime.fromisoformat
+_tzinfo = attrgetter("tzinfo")
+_UTC_ONLY = {timezone.utc}
 _producer = itemgetter(1)
 
 

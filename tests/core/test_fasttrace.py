@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, fasttrace, lineage
+from mltrace_core.queries import INDEX_WALK
 from mltrace_core.records import Run
 from tests.support.lineages import layered
 from tests.support.timeline import at
@@ -293,6 +294,15 @@ def test_times_to_the_microsecond_in_any_session_time_zone(store):
         (start,) = cursor.fetchone()
         walk = fasttrace._Walk(fasttrace._fetch(cursor, "postgresql", {"start": start}))
         assert sorted(zip(walk.starts, walk.ends, strict=True)) == logged
+        cursor.execute("SET TIME ZONE 'UTC'")  # the typed form (Python 3.10's) reads the session's zone
+        cursor.execute(
+            f"{INDEX_WALK}; {fasttrace._sql('postgresql', False, text_times=False)}", {"start": start}
+        )
+        typed = fasttrace._Walk(cursor.fetchall())
+        assert isinstance(typed.columns[2][0], datetime) and (typed.starts, typed.ends) == (
+            walk.starts,
+            walk.ends,
+        )
         conn.rollback()
         conn.autocommit = True
         cursor.execute("SET TIME ZONE 'UTC'")  # as the store's connections have it
