@@ -7,6 +7,7 @@ of round trips as a single ``inspect``.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -92,6 +93,12 @@ def plain_rows(session: Session, statement: ClauseElement, params: dict[str, Any
 @lru_cache(maxsize=64)
 def _compiled(statement: ClauseElement, dialect: Dialect) -> SQLCompiler:
     return typing_cast(SQLCompiler, statement.compile(dialect=dialect))  # a statement, so SQLCompiler
+
+
+# Python 3.11's fromisoformat reads PostgreSQL's ISO text as printed (1-6 digits of a second); 3.10's
+# takes only 3 or 6, so there PostgreSQL's times come typed. The rule of every read that asks PostgreSQL for
+# times as UTC text (traces, versions).
+TEXT_TIMES = sys.version_info >= (3, 11)
 
 
 def utc(value: str | datetime) -> datetime:
