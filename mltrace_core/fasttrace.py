@@ -18,7 +18,6 @@ which still serves truncated traces (``max_depth``) and downstream walks.
 from __future__ import annotations
 
 import gc
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
@@ -32,18 +31,13 @@ from weakref import WeakSet
 from sqlalchemy.orm import Session
 
 from mltrace_core.naming import canonical
-from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, dialect_of, utc
+from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, TEXT_TIMES, dialect_of, utc
 from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceNode
 
 _PINNED = "\x1d"  # marks an input name read at a given version (it can have a newer version)
 _EDGES_FOLLOW = "\x1c"  # in a run's inputs column: its input names, this, then its lineage edges
 # Columns of a row: 0-17 as fastread's (see external_of), then these.
 _THRESHOLD, _INPUTS, _OUTPUTS, _FIRST, _FRESHER = 17, 18, 19, 20, 21
-
-
-# Python 3.11's fromisoformat reads PostgreSQL's ISO text as printed (1-6 digits of a second); 3.10's
-# takes only 3 or 6, so there PostgreSQL's times come typed (as versions.TEXT_TIMES, which imports us).
-TEXT_TIMES = sys.version_info >= (3, 11)
 
 
 @cache
@@ -186,7 +180,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _uncollected(fn: Callable[P, T]) -> Callable[P, T]:
+def uncollected(fn: Callable[P, T]) -> Callable[P, T]:
     """``fn`` with the cyclic garbage collector paused while it runs. A 10,000-run trace allocates some
     100,000 containers (rows, records, tuples), none in a cycle; each 700 allocations start a collection
     that scans the young ones, and the survivors' promotions start full ones: a fifth of the record
@@ -216,7 +210,7 @@ def plain_name(address: str) -> str | None:
     return canonical(address)
 
 
-@_uncollected
+@uncollected
 def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     """The whole trace of pointer ``name``'s latest version in one statement on a driver cursor (one
     round trip); ``None`` when the general path must answer (an unknown or unwritten pointer, or a run
@@ -226,7 +220,7 @@ def trace_named(cursor: Any, dialect: str, name: str) -> Trace | None:
     return None if walk is None else _trace(walk, walk.stale(None), name)
 
 
-@_uncollected
+@uncollected
 def trace_data_named(cursor: Any, dialect: str, name: str) -> dict[str, Any] | None:
     """:func:`trace_named`'s JSON shape, without the records."""
     rows = _fetch(cursor, dialect, {"name": name})
@@ -532,14 +526,14 @@ _new = object.__new__
 _new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: one call more per record
 
 
-@_uncollected
+@uncollected
 def trace(session: Session, start: int, output: str) -> Trace:
     """The whole upstream trace of run ``start`` (as :func:`lineage.walk` with no depth limit)."""
     walk = _Walk(_rows(session, start))
     return _trace(walk, walk.stale(session), output)
 
 
-@_uncollected
+@uncollected
 def trace_data(session: Session, start: int, output: str) -> dict[str, Any]:
     """``trace(session, start, output).to_dict()``, built from the rows without the records."""
     walk = _Walk(_rows(session, start))

@@ -15,7 +15,6 @@ row: for all 10,000 writes of a pointer, the client's part was half the call.
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -29,19 +28,16 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from mltrace_core.errors import NotFoundError
+from mltrace_core.fasttrace import uncollected
 from mltrace_core.lineage import pointer_id
 from mltrace_core.models import pointers, run_dependencies, run_inputs, run_outputs, runs
-from mltrace_core.queries import dialect_of, id_in, ids_text, load_runs, plain_rows, utc
+from mltrace_core.queries import TEXT_TIMES, dialect_of, id_in, ids_text, load_runs, plain_rows, utc
 from mltrace_core.records import PointerVersion, Run
 
 VersionMap = dict[str, "str | None"]
 
 
-# Python 3.11's fromisoformat reads PostgreSQL's ISO text as printed (1-6 digits of a second); 3.10's
-# takes only 3 or 6, so there PostgreSQL's rows come typed, as everywhere before.
-TEXT_TIMES = sys.version_info >= (3, 11)
-
-
+@uncollected
 def versions(
     session: Session,
     name: str,
@@ -54,7 +50,9 @@ def versions(
     that row's run. ``limit``: the newest that many; ``start``: from run ``start``'s write of ``name`` on
     (older writes only, it included), for a page further down (keyset paging: as cheap as the first).
     ``text_times=False``: PostgreSQL's end times typed by the driver, the general form (Python 3.10's;
-    the tests and the bench compare the two)."""
+    the tests and the bench compare the two). The collector is paused meanwhile
+    (:func:`fasttrace.uncollected`): 10,000 records allocate what starts a dozen collections, none of
+    which finds garbage."""
     pid = pointer_id(session, name)
     params: dict[str, object] = {"pid": pid, "n": limit, "start": start}
     limited, paged = limit is not None, start is not None

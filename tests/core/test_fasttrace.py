@@ -195,7 +195,7 @@ def test_runs_with_and_without_an_identity_in_one_trace(store):
 
 
 def test_a_trace_leaves_the_garbage_collector_as_it_found_it(store):
-    """The collector is paused while a trace is built (fasttrace._uncollected), and only then."""
+    """The collector is paused while a trace is built (fasttrace.uncollected), and only then."""
     lineage_ = layered(store, layers=2, width=2, prefix="gc")
     assert gc.isenabled()
     seen = []

@@ -3,6 +3,8 @@ paged; on both backends."""
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 
 import pytest
@@ -31,6 +33,11 @@ def pipe(log) -> dict[str, int]:
     )
     ids["report"] = log("report", ["scores"], [], 18)
     return ids
+
+
+# the modules (the package exports functions of the same names)
+impact_module = importlib.import_module("mltrace_core.impact")
+versions_module = importlib.import_module("mltrace_core.versions")
 
 
 def reached(impact) -> dict[int, bool]:
@@ -88,6 +95,33 @@ def test_large_impacts_are_paged(store, pipe):
         if after is None:
             break
     assert [len(p) for p in pages] == [3, 3, 1] and sum(pages, []) == everything
+
+
+def test_impact_and_versions_pause_the_collector_while_they_build_and_only_then(store, pipe, monkeypatch):
+    """The records of a big page are built with the cyclic collector paused (fasttrace.uncollected), and it
+    runs again afterwards, as it does where the caller had paused it itself."""
+    seen = []
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def recording(*args, **kwargs):
+            seen.append((name, gc.isenabled()))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, recording)
+
+    spy(impact_module, "_reach")
+    spy(versions_module, "plain_rows")
+    store.impact("raw.csv")
+    store.versions("raw.csv")
+    assert seen == [("_reach", False), ("plain_rows", False)] and gc.isenabled()
+    gc.disable()
+    try:
+        store.impact("raw.csv")
+        assert not gc.isenabled()  # the caller's pause is left as it was
+    finally:
+        gc.enable()
 
 
 def test_bad_addresses_and_limits_are_clear_errors(store, pipe):
