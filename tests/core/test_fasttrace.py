@@ -14,6 +14,7 @@ from mltrace_core import ExternalIdentity, NotFoundError, RunRecord, fasttrace, 
 from mltrace_core.queries import INDEX_WALK
 from mltrace_core.records import Run
 from tests.support.lineages import layered
+from tests.support.stores import driver_connection
 from tests.support.timeline import at
 
 
@@ -220,10 +221,7 @@ def test_the_prepared_trace_survives_a_dropped_statement(store):
     assert store.trace(lineage_.output) == expected  # the statement prepared by the first, used
     if store.engine.dialect.name != "postgresql":
         return
-    fairy = store.engine.raw_connection()
-    try:
-        conn = fairy.driver_connection
-        conn.autocommit = True
+    with driver_connection(store) as conn:
         cursor = conn.cursor()
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         cursor.execute("DEALLOCATE ALL")
@@ -239,8 +237,6 @@ def test_the_prepared_trace_survives_a_dropped_statement(store):
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         conn.rollback()
         cursor.close()
-    finally:
-        fairy.close()
 
 
 def test_0_17_rules_with_nothing_to_say_replace_the_stores_own(store, log):
@@ -280,10 +276,7 @@ def test_times_to_the_microsecond_in_any_session_time_zone(store):
     assert sorted((n.run.start, n.run.end) for n in expected.nodes) == logged
     if store.engine.dialect.name != "postgresql":
         return
-    fairy = store.engine.raw_connection()
-    try:
-        conn = fairy.driver_connection
-        conn.autocommit = True
+    with driver_connection(store) as conn:
         cursor = conn.cursor()
         cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
         assert fasttrace.trace_named(cursor, "postgresql", "us/5") == expected
@@ -307,5 +300,3 @@ def test_times_to_the_microsecond_in_any_session_time_zone(store):
         conn.autocommit = True
         cursor.execute("SET TIME ZONE 'UTC'")  # as the store's connections have it
         cursor.close()
-    finally:
-        fairy.close()

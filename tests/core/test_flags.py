@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from mltrace_core import InvalidInputError, NotFoundError
 from mltrace_core.cli import cli
 from mltrace_core.flags import os_user
+from tests.support.stores import driver_connection
 
 
 @pytest.fixture
@@ -134,10 +135,7 @@ def test_the_check_outside_and_inside_a_transaction_agree_and_survive_a_dropped_
         assert flags.flags_on(s, inputs) == expected
     if store.engine.dialect.name != "postgresql":
         return
-    fairy = store.engine.raw_connection()
-    try:
-        conn = fairy.driver_connection
-        conn.autocommit = True
+    with driver_connection(store) as conn:
         cursor = conn.cursor()
         assert flags.check(cursor, "postgresql", inputs) == expected
         cursor.execute("DEALLOCATE ALL")
@@ -146,8 +144,6 @@ def test_the_check_outside_and_inside_a_transaction_agree_and_survive_a_dropped_
         assert flags.check(cursor, "postgresql", inputs) == expected
         cursor.close()
         conn.autocommit = False
-    finally:
-        fairy.close()
 
 
 def test_flags_on_reach_what_the_inputs_were_made_from(store, versions):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -49,3 +52,20 @@ def empty_pg(uri: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@contextmanager
+def driver_connection(store) -> Iterator[Any]:
+    """One of ``store``'s pooled driver connections in autocommit, as the fast reads use them; given back
+    to the pool as it was taken (its transaction rolled back, autocommit off)."""
+    fairy = store.engine.raw_connection()
+    conn = fairy.driver_connection
+    try:
+        conn.autocommit = True
+        yield conn
+    finally:
+        try:
+            conn.rollback()
+            conn.autocommit = False
+        finally:
+            fairy.close()
