@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from hashlib import sha1
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,47 @@ if TYPE_CHECKING:
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
 SCHEMA_REVISION = "0014"  # head of migrations/versions; tests/core/test_migrations.py checks it
 _SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use set-up
+
+
+class PreparedStatement:
+    """A PostgreSQL statement prepared once per driver connection and kept with its generic plan (the hot
+    reads whose parameters tell the planner nothing a custom plan could use: the trace by name, the
+    flagged-input check), run with ``settings`` (planner settings, ``SET LOCAL``) in the same round trip
+    on every call, since PostgreSQL replans a prepared statement when its tables' statistics change.
+
+    Its name carries a digest of its text, so a connection that holds another version's statement (a
+    pooled server connection during an upgrade, two versions in one process) never answers with that
+    one's rows. A connection that lost it (a pooler, ``DISCARD ALL``) or had it already unknown to this
+    process is answered by preparing again, or not -- retried only outside a transaction (autocommit),
+    where the failed statement aborted nothing."""
+
+    NOT_PREPARED, ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
+
+    def __init__(self, name: str, types: str, sql: str, arguments: str, settings: str) -> None:
+        self.name = f"{name}_{sha1(sql.encode()).hexdigest()[:12]}"
+        self._prepare = f"PREPARE {self.name}({types}) AS {sql}; "
+        self._execute = (
+            f"{settings}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {self.name}({arguments})"
+        )
+        self._on: weakref.WeakSet[Any] = weakref.WeakSet()  # the driver connections that have it
+
+    def execute(self, cursor: Any, params: Any) -> None:
+        conn = cursor.connection
+        try:
+            cursor.execute(self._text(conn not in self._on), params)
+        except Exception as exc:
+            code = getattr(exc, "pgcode", None)
+            if not conn.autocommit or code not in (self.NOT_PREPARED, self.ALREADY_PREPARED):
+                raise
+            cursor.execute(self._text(code == self.NOT_PREPARED), params)
+        self._on.add(conn)
+
+    def forget(self, conn: Any) -> None:
+        """As if ``conn`` had never prepared it here (what a new process sees; the tests use it)."""
+        self._on.discard(conn)
+
+    def _text(self, prepare: bool) -> str:
+        return (self._prepare if prepare else "") + self._execute
 
 
 def make_engine(uri: str, timeout: float = 30.0) -> Engine:

@@ -22,14 +22,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from functools import cache, wraps
-from hashlib import sha1
 from itertools import accumulate, chain, compress, filterfalse, repeat
 from operator import add, attrgetter, floordiv, itemgetter, not_
 from typing import Any, ParamSpec, TypeVar
-from weakref import WeakSet
 
 from sqlalchemy.orm import Session
 
+from mltrace_core.db import PreparedStatement
 from mltrace_core.naming import canonical
 from mltrace_core.queries import INDEX_WALK, PLANNER_DEFAULTS, SEP, TEXT_TIMES, dialect_of, utc
 from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceNode
@@ -121,46 +120,23 @@ def _fetch(cursor: Any, dialect: str, params: dict[str, Any]) -> list[tuple[Any,
     """The statement on a driver cursor. PostgreSQL gets the index-walk planner settings in the same
     round trip (a multi-statement string: each statement is planned after the ones before it ran; in
     autocommit they end with it, inside a transaction with the transaction); by name, outside a
-    transaction (the fast read), as a prepared statement (:func:`_execute_prepared`)."""
+    transaction (the fast read), as a prepared statement (:data:`NAMED`)."""
     if dialect != "postgresql":
         cursor.execute(_sql(dialect, "name" in params), params)
     elif "name" in params and cursor.connection.autocommit:
-        _execute_prepared(cursor, params["name"])
+        NAMED.execute(cursor, params)
     else:
         cursor.execute(f"{INDEX_WALK}; {_sql(dialect, 'name' in params)}", params)
     return list(cursor.fetchall())
 
 
-# PostgreSQL: the trace by name is a prepared statement of each connection, planned once (a generic plan:
-# the pointer's name tells the planner nothing a custom plan could use; the walk is forced onto the
-# indexes either way). Planning the statement -- a recursive walk and seven subplans -- costs 0.5 ms, a
-# few percent of a 1,000-run trace, every call. As flags.py's check: the index-walk settings go with
-# every call, since PostgreSQL replans a prepared statement when its tables' statistics change; a
-# connection that lost it (a pooler, DISCARD ALL) or had it already is answered by preparing again or
-# not, which is only tried outside a transaction, where a failed statement aborts nothing. Its name says
-# which statement it is (a digest of the text): a connection prepared by another version of this module
-# (a pooled server connection during an upgrade) answers with the rows that version expects, not these.
-_STATEMENT = f"mltrace_trace_named_{sha1(_sql('postgresql', True, True).encode()).hexdigest()[:12]}"
-_PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
-_EXECUTE = f"{INDEX_WALK}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {_STATEMENT}(%(name)s)"
-_NOT_PREPARED, _ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
-
-
-def _execute_prepared(cursor: Any, name: str) -> None:
-    conn = cursor.connection
-    try:
-        cursor.execute(_prepared(conn not in _PREPARED), {"name": name})
-    except Exception as exc:
-        code = getattr(exc, "pgcode", None)
-        if code not in (_NOT_PREPARED, _ALREADY_PREPARED):
-            raise
-        cursor.execute(_prepared(code == _NOT_PREPARED), {"name": name})
-    _PREPARED.add(conn)
-
-
-def _prepared(prepare: bool) -> str:
-    head = f"PREPARE {_STATEMENT}(text) AS {_sql('postgresql', True, True)}; " if prepare else ""
-    return head + _EXECUTE
+# PostgreSQL: the trace by name is a prepared statement of each connection (db.PreparedStatement),
+# planned once (the pointer's name tells the planner nothing; the walk is forced onto the indexes either
+# way). Planning the statement -- a recursive walk and seven subplans -- costs 0.5 ms, a few percent of a
+# 1,000-run trace, every call.
+NAMED = PreparedStatement(
+    "mltrace_trace_named", "text", _sql("postgresql", True, True), "%(name)s", INDEX_WALK
+)
 
 
 def _rows(session: Session, start: int) -> list[tuple[Any, ...]]:

@@ -27,7 +27,6 @@ import json
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
-from weakref import WeakSet
 
 from sqlalchemy import (
     CursorResult,
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from mltrace_core import lineage, reach, rule
 from mltrace_core.addresses import resolve
+from mltrace_core.db import PreparedStatement
 from mltrace_core.errors import InvalidInputError, NotFoundError
 from mltrace_core.fastlog import sqlite_ts
 from mltrace_core.fasttrace import timestamps
@@ -242,37 +242,14 @@ def _check_sql(dialect: str) -> str:
         """
 
 
-# PostgreSQL: the check is a prepared statement of each connection, planned once (a generic plan: its
-# parameters, a JSON list and a time, tell the planner nothing a custom plan could use). Planning the
-# statement cost 2-3 times executing it where the flagged data is recent; now a process that checks
-# many tries (a worker's listener, an API server, the bench) plans it once per pooled connection, and
-# a task process that checks one try plans it once, as before. The index-probe settings
-# (lineage.INDEX_WALK) go with every call, not only the first: PostgreSQL replans a prepared statement
-# when the statistics of its tables change, and flag_reach's change fast.
-_STATEMENT = "mltrace_flags_on"
-_PREPARED: WeakSet[Any] = WeakSet()  # the driver connections that have it
-_EXECUTE = (
-    f"{lineage.INDEX_WALK}; SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE {_STATEMENT}(%s, %s)"
+# PostgreSQL: the check is a prepared statement of each connection (db.PreparedStatement), planned once.
+# Planning it cost 2-3 times executing it where the flagged data is recent; now a process that checks
+# many tries (a worker's listener, an API server, the bench) plans it once per pooled connection, and a
+# task process that checks one try plans it once, as before. The index-probe settings (INDEX_WALK) go
+# with every call: flag_reach's statistics change fast.
+CHECK = PreparedStatement(
+    "mltrace_flags_on", "json, timestamptz", _check_sql("postgresql"), "%s, %s", lineage.INDEX_WALK
 )
-_NOT_PREPARED, _ALREADY_PREPARED = "26000", "42P05"  # SQLSTATEs: invalid statement name, duplicate one
-
-
-def _execute_pg(cursor: Any, inputs: str, now: datetime) -> None:
-    conn = cursor.connection
-    try:
-        cursor.execute(_statement(conn not in _PREPARED), (inputs, now))
-    except Exception as exc:  # retried only outside a transaction (the fast read), where nothing aborts
-        code = getattr(exc, "pgcode", None)
-        if not conn.autocommit or code not in (_NOT_PREPARED, _ALREADY_PREPARED):
-            raise
-        # a pooler or DISCARD ALL dropped it, or it was there already
-        cursor.execute(_statement(code == _NOT_PREPARED), (inputs, now))
-    _PREPARED.add(conn)
-
-
-def _statement(prepare: bool) -> str:
-    head = f"PREPARE {_STATEMENT}(json, timestamptz) AS {_check_sql('postgresql')}; " if prepare else ""
-    return head + _EXECUTE
 
 
 def check(
@@ -284,7 +261,7 @@ def check(
     wanted = json.dumps([{"name": canonical(name), "version": version} for name, version in inputs])
     at = now or utcnow()
     if dialect == "postgresql":
-        _execute_pg(cursor, wanted, at)
+        CHECK.execute(cursor, (wanted, at))
     else:
         cursor.execute(_check_sql(dialect), {"inputs": wanted, "now": sqlite_ts(at)})
     return hits(cursor.fetchall(), dialect)

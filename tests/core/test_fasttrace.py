@@ -230,10 +230,10 @@ def test_the_prepared_trace_survives_a_dropped_statement(store):
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         cursor.execute("DEALLOCATE ALL")
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
-        fasttrace._PREPARED.discard(conn)
+        fasttrace.NAMED.forget(conn)
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         conn.autocommit = False  # inside a transaction: never prepared
-        fasttrace._PREPARED.discard(conn)
+        fasttrace.NAMED.forget(conn)
         assert fasttrace.trace_named(cursor, "postgresql", lineage_.output) == expected
         conn.rollback()
         cursor.close()
