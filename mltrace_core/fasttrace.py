@@ -36,7 +36,7 @@ from mltrace_core.records import ExternalIdentity, Run, Trace, TraceEdge, TraceN
 _PINNED = "\x1d"  # marks an input name read at a given version (it can have a newer version)
 _EDGES_FOLLOW = "\x1c"  # in a run's inputs column: its input names, this, then its lineage edges
 # Columns of a row: 0-17 as fastread's (see external_of), then these.
-_THRESHOLD, _INPUTS, _OUTPUTS, _FIRST, _FRESHER = 17, 18, 19, 20, 21
+_THRESHOLD, _INPUTS, _OUTPUTS, _FIRST = 17, 18, 19, 20
 
 
 @cache
@@ -45,10 +45,12 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False, text_times: bool =
     run reached. Names and edges come as text joined by the unit separator, '' for none (so that Python
     splits every row alike); edges flat, producer then pointer. A run's lineage edges are read with its
     inputs, in one pass over them (an edge is an input that has a producer): its input names, then
-    :data:`_EDGES_FOLLOW`, then its edges, in one column. The start run marked; and for a run
-    logged through mltrace 0.17's API, per upstream run, how many runs of its component started from it
-    to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`). ``text_times=False``:
-    PostgreSQL's times typed by the driver (Python 3.10's form; the tests compare the two)."""
+    :data:`_EDGES_FOLLOW`, then its edges, in one column; for a run logged through mltrace 0.17's API,
+    then the mark again and, per lineage edge, its producer and how many runs of the producer's component
+    started from the producer to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`;
+    counted in the same pass over the inputs, not in a second walk of the run's dependencies: a fifth of
+    the statement on a lineage of such runs). The start run marked. ``text_times=False``: PostgreSQL's
+    times typed by the driver (Python 3.10's form; the tests compare the two)."""
     pg = dialect == "postgresql"
 
     def agg(value: str) -> str:
@@ -66,16 +68,21 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False, text_times: bool =
     sep, pin, follow = ("E'\\x1f'", "E'\\x1d'", "E'\\x1c'") if pg else ("char(31)", "char(29)", "char(28)")
     count = """SELECT count(*) FROM component_runs prod JOIN component_runs o ON o.component_id = prod.component_id
         AND o.start_ts >= prod.start_ts AND o.start_ts <= r.start_ts AND o.id <> r.id
-        WHERE prod.id = x.producer_run_id"""  # as staleness.py counts fresher runs
+        WHERE prod.id = d.producer_run_id"""  # as staleness.py counts fresher runs
     if by_name:  # as addresses.resolve picks it: latest end, then the later-logged run
         start = f"""SELECT o.run_id FROM run_outputs o
             WHERE o.pointer_id = (SELECT p.id FROM pointers p WHERE p.name = {param("name")})
             ORDER BY o.end_ts DESC, o.run_id DESC LIMIT 1"""
     else:
         start = f"SELECT CAST({param('start')} AS {'BIGINT' if pg else 'INTEGER'})"
-    fresher = f"""CASE WHEN r.staleness_threshold IS NOT NULL THEN (
-            SELECT {agg(f"x.producer_run_id || {sep} || ({count})")}
-            FROM (SELECT DISTINCT producer_run_id FROM run_dependencies WHERE consumer_run_id = r.id) x) END"""
+    # A run of 0.17's API: per edge (a producer read twice is counted twice alike), else nothing at all.
+    # The threshold is tested inside the aggregate too: an aggregate is computed before the CASE around
+    # it is, so only this keeps the counts from being taken for every edge of every run.
+    counted = agg(
+        f"CASE WHEN r.staleness_threshold IS NOT NULL AND d.producer_run_id IS NOT NULL"
+        f" THEN d.producer_run_id || {sep} || ({count}) END"
+    )
+    fresher = f"CASE WHEN r.staleness_threshold IS NOT NULL THEN {follow} || {counted} ELSE '' END"
     # PostgreSQL: each run reached is looked up by its key, whatever the statistics say (a lineage just
     # logged, not analyzed yet, looks like a 10-row table, and a join over it then scans it once per run).
     # SQLite joins the components (a few percent cheaper than a subquery per run; its planner has no
@@ -104,14 +111,13 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False, text_times: bool =
         r.ext_dag_id, r.ext_run_id, r.ext_task_id, r.ext_try_number, r.ext_map_index, r.ext_url,
         r.ext_ol_run_id, r.ext_ol_namespace, r.ext_ol_parent_run_id, r.staleness_threshold,
         (SELECT {agg(f"CASE WHEN i.version IS NULL THEN p.name ELSE {pin} || p.name END")}
-             || {follow} || {agg(f"d.producer_run_id || {sep} || p.name")}
+             || {follow} || {agg(f"d.producer_run_id || {sep} || p.name")} || {fresher}
            FROM run_inputs i JOIN pointers p ON p.id = i.pointer_id
            LEFT JOIN run_dependencies d ON d.consumer_run_id = i.run_id AND d.pointer_id = i.pointer_id
            WHERE i.run_id = r.id),
         (SELECT {agg("p.name")} FROM run_outputs o JOIN pointers p ON p.id = o.pointer_id
            WHERE o.run_id = r.id),
-        CASE WHEN r.id = (SELECT run_id FROM first) THEN 1 ELSE 0 END,
-        {fresher}
+        CASE WHEN r.id = (SELECT run_id FROM first) THEN 1 ELSE 0 END
     FROM {runs}
     """
 
@@ -276,11 +282,11 @@ class _Walk:
 
     __slots__ = (
         "ids", "columns", "starts", "ends", "inputs", "outputs", "edges", "producers", "start",
-        "order", "depth", "pinned", "legacy",
+        "order", "depth", "pinned", "legacy", "fresher",
     )  # fmt: skip
 
     def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (_FRESHER + 1)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (_FIRST + 1)
         ids = columns[0]
         if len(set(ids)) != len(
             ids
@@ -291,8 +297,22 @@ class _Walk:
         self.ids, self.columns = ids, columns
         self.starts = _utc_column(columns[2])
         self.ends = _utc_column(columns[3])
+        thresholds = columns[_THRESHOLD]
+        self.legacy = (
+            []
+            if thresholds.count(None) == len(thresholds)
+            else [k for k, threshold in enumerate(thresholds) if threshold is not None]
+        )
         parts = map(str.partition, columns[_INPUTS], repeat(_EDGES_FOLLOW))  # (inputs, mark, edges)
         texts, _, edge_texts = zip(*parts, strict=True) if rows else ((), (), ())
+        # A run of 0.17's API: its edges, the mark, then its producers' fresher-run counts (see _sql).
+        self.fresher: list[str] = []
+        if self.legacy:
+            split = list(edge_texts)
+            for k in self.legacy:
+                split[k], _, counted = split[k].partition(_EDGES_FOLLOW)
+                self.fresher.append(counted)
+            edge_texts = tuple(split)
         self.pinned: set[tuple[int, str]] = set()
         if any(map(str.__contains__, texts, repeat(_PINNED))):
             texts = tuple(self._unpin(rid, text) for rid, text in zip(ids, texts, strict=True))
@@ -300,12 +320,6 @@ class _Walk:
         self.outputs = _names(columns[_OUTPUTS])
         self.edges = _edges(ids, edge_texts)
         self.producers = list(map(tuple, map(dict.fromkeys, map(map, repeat(_producer), self.edges))))
-        thresholds = columns[_THRESHOLD]
-        self.legacy = (
-            []
-            if thresholds.count(None) == len(thresholds)
-            else [k for k, threshold in enumerate(thresholds) if threshold is not None]
-        )
         firsts = columns[_FIRST]
         self.start = ids[firsts.index(1)] if 1 in firsts else None
         # Breadth first, a level at a time: a level sorted newest first is the trace order.
@@ -374,17 +388,19 @@ class _Walk:
         for warnings in stale.values():
             warnings.sort()
         if self.legacy:  # runs logged through mltrace 0.17's API: its rules (staleness.messages)
-            components, thresholds, counts = self.columns[1], self.columns[_THRESHOLD], self.columns[_FRESHER]
+            components, thresholds = self.columns[1], self.columns[_THRESHOLD]
             if self._legacy_quiet():  # no run of them has a message: replaced by none (C-level calls)
                 deque(map(stale.pop, map(ids.__getitem__, self.legacy), repeat(None)), 0)
                 return stale
             position = dict(zip(ids, range(len(ids)), strict=True))
-            for k in self.legacy:
+            for k, counted in zip(self.legacy, self.fresher, strict=True):
                 messages: list[str] = []
-                if counts[k]:
-                    flat = counts[k].split(SEP)
+                if counted:
+                    flat = counted.split(SEP)
                     begin, threshold = starts[k], thresholds[k]
-                    for dep, fresher in sorted(zip(map(int, flat[::2]), map(int, flat[1::2]), strict=True)):
+                    # per edge: a producer read through two pointers comes twice, with one count
+                    pairs = set(zip(map(int, flat[::2]), map(int, flat[1::2]), strict=True))
+                    for dep, fresher in sorted(pairs):
                         seconds = (begin - starts[position[dep]]).total_seconds()
                         if seconds > threshold or fresher > 1:  # else judge() has nothing to say
                             messages += staleness.judge(
@@ -399,7 +415,7 @@ class _Walk:
         reading the latest run of its upstream components): no upstream run with a fresher run of its
         component, and the trace's whole time span within the smallest threshold (no upstream run can
         have started longer before its reader than that)."""
-        counts = SEP.join(filter(None, map(self.columns[_FRESHER].__getitem__, self.legacy))).split(SEP)
+        counts = SEP.join(filter(None, self.fresher)).split(SEP)
         if max(map(int, counts[1::2]), default=0) > 1:
             return False
         smallest: int = min(map(self.columns[_THRESHOLD].__getitem__, self.legacy))

@@ -130,6 +130,19 @@ def test_every_rule_of_0_17_and_the_stores_own_in_one_trace(store, log):
     assert assert_same(store, "model")
 
 
+def test_0_17_rules_judge_a_producer_read_through_two_pointers_once(store, log):
+    """The fresher-run counts come per lineage edge (with the inputs): a run of 0.17's API reading two
+    outputs of one upstream run gets that run's message once, as the general path gives it."""
+    day = 60 * 24
+    prep = log("prep", [], ["features", "labels"], 0)
+    log("prep", [], ["unread"], day)  # a fresher run of prep
+    fit = log("fit", ["features", "labels"], ["model"], 2 * day, staleness_threshold=5 * 86400)
+    general, fast, _ = both_ways(store, "model")
+    run = next(n.run for n in fast.nodes if n.run.id == fit)
+    assert run.stale == (f"prep (ID {prep}) has 1 fresher run that began before this component run started.",)
+    assert assert_same(store, "model")
+
+
 def test_record_fields_are_the_dataclasses_fields():
     """The trace fills its records' dicts by these names, in this order."""
     assert fasttrace.RUN_FIELDS == tuple(f.name for f in dataclasses.fields(Run))
