@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 VERSION_TABLE = "mltrace_alembic_version"  # not "alembic_version": the store may share a database
-SCHEMA_REVISION = "0014"  # head of migrations/versions; tests/core/test_migrations.py checks it
+SCHEMA_REVISION = "0015"  # head of migrations/versions; tests/core/test_migrations.py checks it
 _SETUP_LOCK_KEY = 0x6D6C7472  # "mltr", a PostgreSQL advisory lock for first-use set-up
 
 

@@ -240,9 +240,10 @@ def _log_sqlite(conn: Any, rec: RunRecord) -> Logged | None:
         )
         c(_SQLITE_LINK, (start, run_id))
     if rec.outputs:
-        many(
-            "INSERT INTO run_outputs (run_id, pointer_id, version, start_ts, end_ts) VALUES (?, ?, ?, ?, ?)",
-            [(run_id, ids[name], version, start, end) for name, version, _ in rec.outputs],
+        many(  # with the run's status (its trigger fills it only for an output written without, 0015)
+            "INSERT INTO run_outputs (run_id, pointer_id, version, start_ts, end_ts, status)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[name], version, start, end, rec.status) for name, version, _ in rec.outputs],
         )
         c(_SQLITE_RELINK, (start, run_id, end))
     stale: tuple[str, ...] = ()

@@ -1,0 +1,133 @@
+"""The one-round-trip log writes its run count and its outputs' status itself
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-30
+
+The counts of 0010 and the output status of 0013 are kept by triggers, so that every way a run is
+written stays exact without knowing of them. For the one write every traced try and every logged run
+makes -- ``mltrace_log_run``, one new run -- they were a fifth of the database's side of the log on
+PostgreSQL: the statement trigger that counts (a transition table and two queries for one row) about
+45 microseconds, the row trigger that copies the status into each output 5 more per output. That write
+knows both already, so it now writes them itself:
+
+- ``mltrace_log_run`` inserts each output with the run's status; the status trigger fires only for an
+  output inserted without one (``WHEN (NEW.status IS NULL)``, on both backends: SQLite's fast log,
+  ``mltrace_core/fastlog.py``, also writes the status itself).
+- ``mltrace_log_run`` adds the run to its component's count (one ``UPDATE`` of the row it already
+  found) and, around its insert of the run, sets the transaction-local setting ``mltrace.run_counted``,
+  for which the counting trigger does not fire. The setting is set back right after the insert (and,
+  like every local setting, undone with the transaction or the subtransaction that set it), so every
+  other insert -- ``log_many``, the general path, the OpenLineage ingest's own inserts -- is counted by
+  the trigger as before.
+
+SQLite's counting trigger is a row trigger (one ``UPDATE``, cheaper than the statement the fast log
+would send instead) and stays.
+"""
+
+import importlib.util
+from pathlib import Path
+
+from alembic import op
+
+revision = "0015"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+COUNTED = "mltrace.run_counted"  # the transaction-local setting: the run being inserted counts itself
+
+PG_TRIGGERS = f"""
+DROP TRIGGER mltrace_output_status ON run_outputs;
+CREATE TRIGGER mltrace_output_status BEFORE INSERT ON run_outputs
+    FOR EACH ROW WHEN (NEW.status IS NULL) EXECUTE FUNCTION mltrace_output_takes_run_status();
+DROP TRIGGER mltrace_runs_added ON component_runs;
+CREATE TRIGGER mltrace_runs_added AFTER INSERT ON component_runs
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    WHEN (current_setting('{COUNTED}', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION mltrace_count_runs_added();
+"""
+PG_TRIGGERS_BEFORE = """
+DROP TRIGGER mltrace_output_status ON run_outputs;
+CREATE TRIGGER mltrace_output_status BEFORE INSERT ON run_outputs
+    FOR EACH ROW EXECUTE FUNCTION mltrace_output_takes_run_status();
+DROP TRIGGER mltrace_runs_added ON component_runs;
+CREATE TRIGGER mltrace_runs_added AFTER INSERT ON component_runs
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION mltrace_count_runs_added();
+"""
+
+_SQLITE_STATUS = """CREATE TRIGGER mltrace_output_status AFTER INSERT ON run_outputs{when} BEGIN
+    UPDATE run_outputs SET status = (SELECT status FROM component_runs WHERE id = NEW.run_id)
+    WHERE run_id = NEW.run_id AND pointer_id = NEW.pointer_id;
+END"""
+SQLITE_STATUS = _SQLITE_STATUS.format(when=" WHEN NEW.status IS NULL")
+SQLITE_STATUS_BEFORE = _SQLITE_STATUS.format(when="")
+
+
+def _module(filename: str) -> object:
+    """A migration of before as that file creates it (its function bodies)."""
+    spec = importlib.util.spec_from_file_location(
+        f"mltrace_{filename[:4]}", Path(__file__).with_name(filename)
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _replace_once(body: str, old: str, new: str) -> str:
+    assert body.count(old) == 1, old
+    return body.replace(old, new)
+
+
+def _log_run_before() -> str:
+    return str(_module("0014_flag_reach.py").log_run())  # type: ignore[attr-defined]
+
+
+def log_run() -> str:
+    """0014's ``mltrace_log_run``, which now counts its run and gives its outputs their status."""
+    body = _log_run_before()
+    body = _replace_once(
+        body,
+        "    INSERT INTO component_runs (",
+        f"    PERFORM set_config('{COUNTED}', 'on', true);\n    INSERT INTO component_runs (",
+    )
+    body = _replace_once(
+        body,
+        "    ON CONFLICT (key) DO NOTHING RETURNING id INTO rid;\n",
+        "    ON CONFLICT (key) DO NOTHING RETURNING id INTO rid;\n"
+        f"    PERFORM set_config('{COUNTED}', '', true);\n",
+    )
+    body = _replace_once(
+        body,
+        "        RETURN;  -- another report of a run already written (o_run_id NULL): the caller merges it\n"
+        "    END IF;\n",
+        "        RETURN;  -- another report of a run already written (o_run_id NULL): the caller merges it\n"
+        "    END IF;\n"
+        "    UPDATE components SET run_count = run_count + 1 WHERE id = cid;\n",
+    )
+    return _replace_once(
+        body,
+        "INSERT INTO run_outputs (run_id, pointer_id, version, start_ts, end_ts)\n"
+        "            SELECT rid, p.id, v.ver, p_start, p_end FROM",
+        "INSERT INTO run_outputs (run_id, pointer_id, version, start_ts, end_ts, status)\n"
+        "            SELECT rid, p.id, v.ver, p_start, p_end, p_status FROM",
+    )
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(log_run())
+        op.execute(PG_TRIGGERS)
+        return
+    op.execute("DROP TRIGGER mltrace_output_status")
+    op.execute(SQLITE_STATUS)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_TRIGGERS_BEFORE)
+        op.execute(_log_run_before())
+        return
+    op.execute("DROP TRIGGER mltrace_output_status")
+    op.execute(SQLITE_STATUS_BEFORE)
