@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 import mltrace_core
 from mltrace_core import db
@@ -82,6 +83,32 @@ def test_a_write_that_fails_half_way_counts_nothing(store):
         )
         raise RuntimeError("the writer dies before its commit")
     assert_exact(store, {"a": 1})
+
+
+@pytest.mark.postgres
+def test_the_log_functions_own_count_leaves_other_inserts_to_the_trigger(pg_database):
+    """mltrace_log_run counts its run itself, its insert hidden from the counting trigger by a
+    transaction-local setting (schema 0015); any other insert of the same transaction -- after the call,
+    or after a call that failed inside a subtransaction once the setting was on -- is counted by the
+    trigger."""
+    from mltrace_core import fastlog
+
+    store = mltrace_core.Store(pg_database)
+    store.log(record("a0", "a", 0))  # the component exists: id 1
+    args = fastlog.log_run_args(record("a1", "a", 1, outputs=["x"]).checked())
+    too_long = list(fastlog.log_run_args(record("a2", "a", 2, outputs=["x"]).checked()))
+    too_long[5] = "s" * 17  # the status column holds 16: the run's insert fails, after the setting is on
+    with store.session(write=True) as s:
+        conn = s.connection()
+        conn.exec_driver_sql(fastlog._PG_CALL, args)
+        with pytest.raises(DBAPIError, match="too long"), conn.begin_nested():
+            conn.exec_driver_sql(fastlog._PG_CALL, tuple(too_long))
+        assert conn.exec_driver_sql("SELECT current_setting('mltrace.run_counted', true)").scalar() == ""
+        s.execute(
+            runs.insert().values(key="direct", component_id=1, start_ts=at(3), end_ts=at(4), status="success")
+        )
+    assert_exact(store, {"a": 3})
+    store.dispose()
 
 
 def test_deleted_runs_are_no_longer_counted(store):
