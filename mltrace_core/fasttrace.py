@@ -441,19 +441,45 @@ def _externals(columns: list[tuple[Any, ...]]) -> list[ExternalIdentity | None]:
         return [None] * n
     identity = columns[8:17]
     if 0 in nones:  # every row has one
-        return _identities(zip(*identity, strict=True), n)
+        return _identities(identity, n)
     found: list[ExternalIdentity | None] = [None] * n
     present = [k for k, row in enumerate(zip(*deciding, strict=True)) if row.count(None) < 4]
-    made = _identities(([c[k] for c in identity] for k in present), len(present))
+    made = _identities([[c[k] for k in present] for c in identity], len(present))
     for k, one in zip(present, made, strict=True):
         found[k] = one
     return found
 
 
-def _identities(values: Iterable[Sequence[Any]], n: int) -> list[ExternalIdentity | None]:
-    """``n`` identities from their field values, each ``__dict__`` filled at once (see :func:`new_record`)."""
-    made: list[ExternalIdentity | None] = list(map(_new, repeat(ExternalIdentity, n)))
-    deque(map(dict.update, map(vars, made), map(zip, repeat(_EXTERNAL_FIELDS), values)), 0)
+def _identities(columns: Sequence[Sequence[Any]], n: int) -> list[ExternalIdentity | None]:
+    """``n`` identities from their fields' columns (see :func:`_records`). Most columns of an identity
+    are empty in a whole lineage (a run logged outside Airflow has only its OpenLineage run id): those
+    stay the template's ``None``, at no cost per run."""
+    kept = [(f, c) for f, c in zip(_EXTERNAL_FIELDS, columns, strict=True) if c.count(None) != n]
+    fields = tuple(f for f, _ in kept)
+    if len(kept) == 1:  # the common case: one field set per run, without a tuple per run
+        dicts = list(map(dict.copy, repeat(_EXTERNAL_TEMPLATE, n)))
+        deque(map(dict.__setitem__, dicts, repeat(fields[0]), kept[0][1]), 0)
+        return _records(ExternalIdentity, dicts)
+    values = zip(*(c for _, c in kept), strict=True)
+    return _records(ExternalIdentity, _dicts(_EXTERNAL_TEMPLATE, fields, values, n))
+
+
+def _dicts(
+    template: dict[str, Any], fields: tuple[str, ...], values: Iterable[Sequence[Any]], n: int
+) -> list[dict[str, Any]]:
+    """``n`` copies of ``template`` (every field of a record, in declaration order), each updated with
+    ``fields`` from its row of ``values``: a copy of a dict of the right size costs less than filling an
+    empty one (which grows twice on the way), and the fields every record has alike are not set again."""
+    dicts = list(map(dict.copy, repeat(template, n)))
+    deque(map(dict.update, dicts, map(zip, repeat(fields), values)), 0)
+    return dicts
+
+
+def _records(cls: type[R], dicts: list[dict[str, Any]]) -> list[Any]:
+    """Instances of the frozen dataclass ``cls`` whose ``__dict__`` are ``dicts`` (see :func:`new_record`;
+    ``object.__setattr__``, which the frozen class's own ``__setattr__`` does not stand in the way of)."""
+    made = list(map(_new, repeat(cls, len(dicts))))
+    deque(map(_set_attribute, made, repeat("__dict__"), dicts), 0)
     return made
 
 
@@ -490,6 +516,8 @@ def run_fields(
     }
 
 
+R = TypeVar("R")
+
 # Every field of a Run and of an ExternalIdentity, in declaration order (tests/core/test_fasttrace.py
 # checks them against the dataclasses).
 RUN_FIELDS = (
@@ -500,8 +528,6 @@ _EXTERNAL_FIELDS = (
     "dag_id", "run_id", "task_id", "try_number", "map_index", "url", "openlineage_run_id",
     "openlineage_namespace", "openlineage_parent_run_id",
 )  # fmt: skip
-
-R = TypeVar("R")
 
 
 def new_record(cls: type[R], fields: dict[str, Any]) -> R:
@@ -515,6 +541,9 @@ def new_record(cls: type[R], fields: dict[str, Any]) -> R:
 
 
 _new = object.__new__
+_set_attribute = object.__setattr__
+_RUN_TEMPLATE = dict.fromkeys(RUN_FIELDS)  # the four code fields stay None in a trace (see run_fields)
+_EXTERNAL_TEMPLATE = dict.fromkeys(_EXTERNAL_FIELDS)
 _new_tuple = tuple.__new__  # a named tuple's own __new__ is a Python function: one call more per record
 
 
@@ -538,7 +567,6 @@ def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
     ids, columns = walk.ids, walk.columns
     n = len(ids)
     warnings = {rid: tuple(found) for rid, found in stale.items() if found}
-    nothing = repeat(None)
     values = zip(
         ids,
         columns[1],
@@ -553,14 +581,9 @@ def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
         columns[6],
         columns[7],
         _externals(columns),
-        nothing,
-        nothing,
-        nothing,
-        nothing,
-        strict=False,
+        strict=True,
     )
-    runs = list(map(_new, repeat(Run, n)))
-    deque(map(dict.update, map(vars, runs), map(zip, repeat(RUN_FIELDS), values)), 0)
+    runs = _records(Run, _dicts(_RUN_TEMPLATE, RUN_FIELDS[:13], values, n))
     order = walk.order
     by_id = dict(zip(ids, runs, strict=True))
     nodes = tuple(
