@@ -25,8 +25,9 @@ SQLite's counting trigger is a row trigger (one ``UPDATE``, cheaper than the sta
 would send instead) and stays.
 """
 
-import importlib.util
+import runpy
 from pathlib import Path
+from typing import Any
 
 from alembic import op
 
@@ -64,29 +65,20 @@ SQLITE_STATUS = _SQLITE_STATUS.format(when=" WHEN NEW.status IS NULL")
 SQLITE_STATUS_BEFORE = _SQLITE_STATUS.format(when="")
 
 
-def _module(filename: str) -> object:
-    """A migration of before as that file creates it (its function bodies)."""
-    spec = importlib.util.spec_from_file_location(
-        f"mltrace_{filename[:4]}", Path(__file__).with_name(filename)
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _replace_once(body: str, old: str, new: str) -> str:
-    assert body.count(old) == 1, old
-    return body.replace(old, new)
+def _earlier() -> dict[str, Any]:
+    """Migration 0014 as that file defines it: its ``mltrace_log_run`` and its helpers."""
+    return runpy.run_path(str(Path(__file__).with_name("0014_flag_reach.py")))
 
 
 def _log_run_before() -> str:
-    return str(_module("0014_flag_reach.py").log_run())  # type: ignore[attr-defined]
+    return str(_earlier()["log_run"]())
 
 
 def log_run() -> str:
     """0014's ``mltrace_log_run``, which now counts its run and gives its outputs their status."""
-    body = _log_run_before()
+    earlier = _earlier()
+    _replace_once = earlier["_replace_once"]
+    body = str(earlier["log_run"]())
     body = _replace_once(
         body,
         "    INSERT INTO component_runs (",
