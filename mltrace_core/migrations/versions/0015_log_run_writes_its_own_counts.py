@@ -26,6 +26,7 @@ would send instead) and stays.
 """
 
 import runpy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def _log_run_before() -> str:
 def log_run() -> str:
     """0014's ``mltrace_log_run``, which now counts its run and gives its outputs their status."""
     earlier = _earlier()
-    _replace_once = earlier["_replace_once"]
+    _replace_once: Callable[[str, str, str], str] = earlier["_replace_once"]
     body = str(earlier["log_run"]())
     body = _replace_once(
         body,
