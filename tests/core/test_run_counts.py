@@ -86,15 +86,18 @@ def test_a_write_that_fails_half_way_counts_nothing(store):
 
 
 @pytest.mark.postgres
-def test_the_log_functions_own_count_leaves_other_inserts_to_the_trigger(pg_database):
+def test_the_log_functions_own_count_leaves_other_inserts_to_the_trigger(fresh_pg_database):
     """mltrace_log_run counts its run itself, its insert hidden from the counting trigger by a
     transaction-local setting (schema 0015); any other insert of the same transaction -- after the call,
     or after a call that failed inside a subtransaction once the setting was on -- is counted by the
     trigger."""
     from mltrace_core import fastlog
 
-    store = mltrace_core.Store(pg_database)
-    store.log(record("a0", "a", 0))  # the component exists: id 1
+    store = mltrace_core.Store(fresh_pg_database)
+    store.upgrade()
+    store.log(record("a0", "a", 0))
+    with store.session() as s:
+        component = s.execute(select(components.c.id).where(components.c.name == "a")).scalar_one()
     args = fastlog.log_run_args(record("a1", "a", 1, outputs=["x"]).checked())
     too_long = list(fastlog.log_run_args(record("a2", "a", 2, outputs=["x"]).checked()))
     too_long[5] = "s" * 17  # the status column holds 16: the run's insert fails, after the setting is on
@@ -105,7 +108,9 @@ def test_the_log_functions_own_count_leaves_other_inserts_to_the_trigger(pg_data
             conn.exec_driver_sql(fastlog._PG_CALL, tuple(too_long))
         assert conn.exec_driver_sql("SELECT current_setting('mltrace.run_counted', true)").scalar() == ""
         s.execute(
-            runs.insert().values(key="direct", component_id=1, start_ts=at(3), end_ts=at(4), status="success")
+            runs.insert().values(
+                key="direct", component_id=component, start_ts=at(3), end_ts=at(4), status="success"
+            )
         )
     assert_exact(store, {"a": 3})
     store.dispose()
