@@ -39,31 +39,36 @@ depends_on = None
 
 COUNTED = "mltrace.run_counted"  # the transaction-local setting: the run being inserted counts itself
 
-PG_TRIGGERS = f"""
+
+def _pg_triggers(status_when: str, counted_when: str) -> str:
+    """The two triggers of 0013 and 0010 created again, each with its ``WHEN`` clause (none: as before)."""
+    return f"""
 DROP TRIGGER mltrace_output_status ON run_outputs;
 CREATE TRIGGER mltrace_output_status BEFORE INSERT ON run_outputs
-    FOR EACH ROW WHEN (NEW.status IS NULL) EXECUTE FUNCTION mltrace_output_takes_run_status();
+    FOR EACH ROW{status_when} EXECUTE FUNCTION mltrace_output_takes_run_status();
 DROP TRIGGER mltrace_runs_added ON component_runs;
 CREATE TRIGGER mltrace_runs_added AFTER INSERT ON component_runs
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
-    WHEN (current_setting('{COUNTED}', true) IS DISTINCT FROM 'on')
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT{counted_when}
     EXECUTE FUNCTION mltrace_count_runs_added();
 """
-PG_TRIGGERS_BEFORE = """
-DROP TRIGGER mltrace_output_status ON run_outputs;
-CREATE TRIGGER mltrace_output_status BEFORE INSERT ON run_outputs
-    FOR EACH ROW EXECUTE FUNCTION mltrace_output_takes_run_status();
-DROP TRIGGER mltrace_runs_added ON component_runs;
-CREATE TRIGGER mltrace_runs_added AFTER INSERT ON component_runs
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION mltrace_count_runs_added();
-"""
 
-_SQLITE_STATUS = """CREATE TRIGGER mltrace_output_status AFTER INSERT ON run_outputs{when} BEGIN
-    UPDATE run_outputs SET status = (SELECT status FROM component_runs WHERE id = NEW.run_id)
-    WHERE run_id = NEW.run_id AND pointer_id = NEW.pointer_id;
-END"""
-SQLITE_STATUS = _SQLITE_STATUS.format(when=" WHEN NEW.status IS NULL")
-SQLITE_STATUS_BEFORE = _SQLITE_STATUS.format(when="")
+
+PG_TRIGGERS = _pg_triggers(
+    " WHEN (NEW.status IS NULL)", f" WHEN (current_setting('{COUNTED}', true) IS DISTINCT FROM 'on')"
+)
+PG_TRIGGERS_BEFORE = _pg_triggers("", "")
+
+
+def _sqlite_status_before() -> str:
+    """0013's SQLite status trigger, as that file creates it."""
+    return str(runpy.run_path(str(Path(__file__).with_name("0013_output_status.py")))["SQLITE"][0])
+
+
+def _sqlite_status() -> str:
+    head = "CREATE TRIGGER mltrace_output_status AFTER INSERT ON run_outputs BEGIN"
+    before = _sqlite_status_before()
+    assert before.count(head) == 1, head
+    return before.replace(head, head.replace(" BEGIN", " WHEN NEW.status IS NULL BEGIN"))
 
 
 def _earlier() -> dict[str, Any]:
@@ -114,7 +119,7 @@ def upgrade() -> None:
         op.execute(PG_TRIGGERS)
         return
     op.execute("DROP TRIGGER mltrace_output_status")
-    op.execute(SQLITE_STATUS)
+    op.execute(_sqlite_status())
 
 
 def downgrade() -> None:
@@ -123,4 +128,4 @@ def downgrade() -> None:
         op.execute(_log_run_before())
         return
     op.execute("DROP TRIGGER mltrace_output_status")
-    op.execute(SQLITE_STATUS_BEFORE)
+    op.execute(_sqlite_status_before())
