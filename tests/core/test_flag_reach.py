@@ -232,9 +232,7 @@ def test_an_upgrade_fills_what_the_flags_of_a_store_reach(store, log):
     cfg = db.alembic_config()
     with store.engine.execution_options(mltrace_write=True).begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(
-            cfg, ScriptDirectory.from_config(cfg).get_revision(db.SCHEMA_REVISION).down_revision
-        )
+        command.downgrade(cfg, ScriptDirectory.from_config(cfg).get_revision("0014").down_revision)
     store.dispose()
     db.upgrade(store.engine)
     assert [store._fast_read(flags.check, inputs, NOW) for inputs in PROBES] == before

@@ -116,6 +116,43 @@ def test_the_log_functions_own_count_leaves_other_inserts_to_the_trigger(fresh_p
     store.dispose()
 
 
+def test_down_to_0014_and_up_again_every_run_counted_once_and_every_output_its_status(store):
+    """Schema 0015 down and up: the triggers are as 0014 had them in between (they count and copy what a
+    write of that schema leaves to them), and as 0015 has them after."""
+    from alembic import command
+
+    store.log(record("a1", "a", 0, outputs=["x"]))
+    cfg = db.alembic_config()
+    with store.engine.execution_options(mltrace_write=True).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+        component = conn.execute(select(components.c.id).where(components.c.name == "a")).scalar_one()
+        run = conn.execute(
+            runs.insert()
+            .values(key="under-0014", component_id=component, start_ts=at(1), end_ts=at(2), status="failed")
+            .returning(runs.c.id)
+        ).scalar_one()
+        conn.execute(
+            text("INSERT INTO run_outputs (run_id, pointer_id, start_ts, end_ts) VALUES (:r, 1, :s, :e)"),
+            {"r": run, "s": at(1), "e": at(2)},
+        )
+        expected = 3
+        if conn.dialect.name == "postgresql":  # 0014's own function: counted by the trigger, not twice
+            from mltrace_core import fastlog
+
+            conn.exec_driver_sql(fastlog._PG_CALL, fastlog.log_run_args(record("fn", "a", 2).checked()))
+            expected = 4
+    store.dispose()
+    db.upgrade(store.engine)
+    store.log(record("a2", "a", 3, outputs=["y"]))
+    assert_exact(store, {"a": expected})
+    with store.session() as s:
+        statuses = s.execute(
+            text("SELECT r.key, o.status FROM run_outputs o JOIN component_runs r ON r.id = o.run_id")
+        )
+        assert sorted(statuses.all()) == [("a1", "success"), ("a2", "success"), ("under-0014", "failed")]
+
+
 def test_deleted_runs_are_no_longer_counted(store):
     store.log_many([record(f"k{i}", "a" if i % 3 else "b", i) for i in range(9)])
     with store.session(write=True) as s:
