@@ -40,9 +40,17 @@ def chrome(profile: Path, downloads: Path | None = None):
 
 
 def wait(driver, condition, timeout: float = 30):
+    """Wait until ``condition`` holds, asking again when it read an element the page replaced meanwhile.
+
+    A condition such as ``"Done" in d.find_element(By.TAG_NAME, "body").text`` finds the body, then
+    reads its text; a page that navigates between the two (a form submitted, a redirect) leaves a stale
+    reference, which only means "not yet" — the next poll finds the new page's body."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        condition
+    )
 
 
 def login(driver, base: str, user: str) -> None:
