@@ -1,0 +1,142 @@
+"""How much of a large trace is the records' allocation alone: the floor under any pure-Python builder.
+
+    python bench/record_floor.py [--reps 15]
+
+Builds bench/core_bench.py's 10,000-run DAG (and its 1,000-deep chain) in a temporary SQLite store through
+``Store.log``, then times, interleaved (a full collection before each, the collector paused during each
+as the trace pauses it):
+
+- **statement**: the trace's one statement on a driver cursor, rows fetched (``fasttrace._fetch``);
+- **trace**: ``Store.trace`` of the same output, records included, as a user calls it;
+- **allocation floor**: the same records made with the cheapest constructions CPython offers and nothing
+  else -- each ``Run`` and ``ExternalIdentity`` a copy of a full template ``__dict__`` on a bare instance,
+  each ``TraceEdge`` and ``TraceNode`` by ``tuple.__new__``, each names tuple from a ready list, each time
+  by ``fromisoformat`` -- from values already parsed: no splitting, no sorting, no depths, no staleness.
+  Then every object freed, as a caller that drops the trace frees them.
+
+``statement + floor`` is the least a trace returning these records can cost; against the bare trace of
+``../shared/bench-limit/trace_limit.py`` (plain driver tuples, no records) it says how far under its
+1.5x target a builder of these records can get at all (docs/performance.md quotes both runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import tempfile
+import time
+from itertools import repeat
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import core_bench  # noqa: E402
+
+import mltrace_core  # noqa: E402
+from mltrace_core import fasttrace  # noqa: E402
+from mltrace_core.records import ExternalIdentity, Run, TraceEdge, TraceNode  # noqa: E402
+
+_new = object.__new__
+_set = object.__setattr__
+_RUN = dict.fromkeys(fasttrace.RUN_FIELDS)
+_EXTERNAL = dict.fromkeys(f for f in ExternalIdentity.__dataclass_fields__)
+
+
+def build(store: mltrace_core.Store) -> None:
+    """bench/core_bench.py's chain and DAG, same keys, components, times and pointers."""
+    import random
+
+    record = core_bench.record
+    for i in range(1000):
+        store.log(
+            record(f"chain-{i}", "hop", i, [f"c{i}", "cfg.yaml", "vocab.txt"], [f"c{i + 1}", f"m{i}.json"])
+        )
+    rng = random.Random(7)
+    for layer in range(100):
+        for j in range(100):
+            ins = [f"L{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)] if layer else []
+            store.log(record(f"dag-{layer}-{j}", f"layer{layer % 10}", 2000 + layer, ins, [f"L{layer}/{j}"]))
+    store.log(record("dag-sink", "sink", 2200, [f"L99/{j}" for j in range(100)], ["dag-final"]))
+
+
+def floor_inputs(trace: mltrace_core.Trace) -> tuple:
+    """What the floor starts from: every value of the records, parsed already."""
+    runs = [node.run for node in trace.nodes]
+    return (
+        [(r.id, r.component, r.status) for r in runs],
+        [r.external.openlineage_run_id if r.external else None for r in runs],
+        [list(r.inputs) for r in runs] + [list(r.outputs) for r in runs],
+        [tuple(e) for e in trace.edges],
+        [r.start.replace(tzinfo=None).isoformat() + "+00:00" for r in runs]
+        + [r.end.replace(tzinfo=None).isoformat() + "+00:00" for r in runs],
+        [node.depth for node in trace.nodes],
+    )
+
+
+def allocation_floor(values: tuple) -> None:
+    rows, external_ids, names, edges, times, depths = values
+    n = len(rows)
+    dicts = list(map(dict.copy, repeat(_RUN, n)))
+    runs = list(map(_new, repeat(Run, n)))
+    list(map(_set, runs, repeat("__dict__"), dicts))
+    ext_dicts = list(map(dict.copy, repeat(_EXTERNAL, n)))
+    externals = list(map(_new, repeat(ExternalIdentity, n)))
+    list(map(_set, externals, repeat("__dict__"), ext_dicts))
+    tuples = list(map(tuple, names))
+    made_edges = list(map(tuple.__new__, repeat(TraceEdge), edges))
+    stamps = list(map(fasttrace._fromisoformat, times))
+    nodes = list(map(tuple.__new__, repeat(TraceNode), zip(depths, runs, strict=True)))
+    del dicts, runs, ext_dicts, externals, tuples, made_edges, stamps, nodes  # freed, as a dropped trace is
+
+
+def timed(fns: dict, reps: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for i in range(reps):
+        for name in fns if i % 2 == 0 else reversed(list(fns)):
+            gc.collect()
+            gc.disable()
+            t0 = time.perf_counter()
+            fns[name]()
+            samples[name].append((time.perf_counter() - t0) * 1000)
+            gc.enable()
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=15)
+    args = parser.parse_args()
+    sys.stderr.flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = mltrace_core.Store(f"sqlite:///{tmp}/floor.db")
+        print("building the chain and the DAG (11,001 runs) ...", file=sys.stderr, flush=True)
+        build(store)
+        raw = store.engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.cursor()
+            for label, output in (("1,000-deep chain", "c1000"), ("10,000-run DAG", "dag-final")):
+                values = floor_inputs(store.trace(output))
+                got = timed(
+                    {
+                        "statement": lambda o=output: fasttrace._fetch(cursor, "sqlite", {"name": o}),
+                        "trace": lambda o=output: store.trace(o),
+                        "floor": lambda v=values: allocation_floor(v),
+                    },
+                    args.reps,
+                )
+                print(
+                    f"SQLite, {label} ({len(values[0]):,} runs, {len(values[3]):,} edges): "
+                    f"statement {got['statement']:.1f} ms, trace {got['trace']:.1f} ms, "
+                    f"allocation floor {got['floor']:.1f} ms, statement + floor "
+                    f"{got['statement'] + got['floor']:.1f} ms"
+                )
+        finally:
+            raw.close()
+        store.dispose()
+
+
+if __name__ == "__main__":
+    main()
