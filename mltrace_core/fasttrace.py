@@ -265,7 +265,9 @@ def _names(texts: tuple[str, ...]) -> list[tuple[str, ...]]:
 def _edges(ids: tuple[int, ...], texts: tuple[str, ...]) -> list[list[TraceEdge]]:
     """Each run's lineage edges, sorted, from its text (producer and pointer, flat, joined by the unit
     separator; '' for none), by C-level calls only: every text joined and split once, each edge made
-    from three parallel columns, then the run's slice of them sorted (a few edges each)."""
+    from three parallel columns, then the run's slice of them sorted in place (a few edges each: each
+    slice is a new list already, and ``sorted()`` would copy it again, 1-2 of the 17-19 ms that 30,000
+    edges take)."""
     flat = SEP.join(filter(None, texts)).split(SEP) if any(texts) else []
     # 2k-1 separators in a text of k edges, none in '': k = (separators + 1) // 2
     counts = list(map(floordiv, map(add, map(str.count, texts, repeat(SEP)), repeat(1)), repeat(2)))
@@ -273,7 +275,9 @@ def _edges(ids: tuple[int, ...], texts: tuple[str, ...]) -> list[list[TraceEdge]
     edges = zip(consumers, map(int, flat[::2]), flat[1::2], strict=True)  # counts agree with the texts
     every = list(map(_new_tuple, repeat(TraceEdge), edges))
     ends = list(accumulate(counts))
-    return list(map(sorted, map(every.__getitem__, map(slice, chain((0,), ends), ends))))
+    runs = list(map(every.__getitem__, map(slice, chain((0,), ends), ends)))
+    deque(map(list.sort, runs), 0)
+    return runs
 
 
 class _Walk:
