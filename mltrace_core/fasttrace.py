@@ -461,22 +461,22 @@ def _identities(columns: Sequence[Sequence[Any]], n: int) -> list[ExternalIdenti
     stay the template's ``None``, at no cost per run."""
     kept = [(f, c) for f, c in zip(_EXTERNAL_FIELDS, columns, strict=True) if c.count(None) != n]
     fields = tuple(f for f, _ in kept)
-    if len(kept) == 1:  # the common case: one field set per run, without a tuple per run
-        dicts = list(map(dict.copy, repeat(_EXTERNAL_TEMPLATE, n)))
-        deque(map(dict.__setitem__, dicts, repeat(fields[0]), kept[0][1]), 0)
-        return _records(ExternalIdentity, dicts)
-    values = zip(*(c for _, c in kept), strict=True)
-    return _records(ExternalIdentity, _dicts(_EXTERNAL_TEMPLATE, fields, values, n))
+    return _records(ExternalIdentity, _dicts(_EXTERNAL_TEMPLATE, fields, [c for _, c in kept], n))
 
 
 def _dicts(
-    template: dict[str, Any], fields: tuple[str, ...], values: Iterable[Sequence[Any]], n: int
+    template: dict[str, Any], fields: tuple[str, ...], columns: Sequence[Iterable[Any]], n: int
 ) -> list[dict[str, Any]]:
     """``n`` copies of ``template`` (every field of a record, in declaration order), each updated with
-    ``fields`` from its row of ``values``: a copy of a dict of the right size costs less than filling an
-    empty one (which grows twice on the way), and the fields every record has alike are not set again."""
+    ``fields`` from ``columns`` (one per field, ``n`` values each): a copy of a dict of the right size
+    costs less than filling an empty one (which grows twice on the way), and the fields every record has
+    alike are not set again. One field (an identity with only its OpenLineage run id, the common case)
+    is set without a tuple per record."""
     dicts = list(map(dict.copy, repeat(template, n)))
-    deque(map(dict.update, dicts, map(zip, repeat(fields), values)), 0)
+    if len(fields) == 1:
+        deque(map(dict.__setitem__, dicts, repeat(fields[0]), columns[0]), 0)
+    else:
+        deque(map(dict.update, dicts, map(zip, repeat(fields), zip(*columns, strict=True))), 0)
     return dicts
 
 
@@ -572,7 +572,7 @@ def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
     ids, columns = walk.ids, walk.columns
     n = len(ids)
     warnings = {rid: tuple(found) for rid, found in stale.items() if found}
-    values = zip(
+    run_columns = (  # the first fields of a Run, in order; the four code fields stay the template's None
         ids,
         columns[1],
         walk.starts,
@@ -586,9 +586,8 @@ def _trace(walk: _Walk, stale: dict[int, list[str]], output: str) -> Trace:
         columns[6],
         columns[7],
         _externals(columns),
-        strict=True,
     )
-    runs = _records(Run, _dicts(_RUN_TEMPLATE, RUN_FIELDS[:13], values, n))
+    runs = _records(Run, _dicts(_RUN_TEMPLATE, RUN_FIELDS[: len(run_columns)], run_columns, n))
     order = walk.order
     by_id = dict(zip(ids, runs, strict=True))
     nodes = tuple(
