@@ -50,6 +50,37 @@ def record(key, component, minute, ins, outs, length=0.5):
     )
 
 
+def chain_records():
+    """The 1,000-deep chain: each run reads 3 and writes 2 pointers (as the prototype baseline)."""
+    for i in range(1000):
+        yield record(f"chain-{i}", "hop", i, [f"c{i}", "cfg.yaml", "vocab.txt"], [f"c{i + 1}", f"m{i}.json"])
+
+
+def dag_records(prefix: str = "", sink: bool = True):
+    """The 10,000-run DAG (100 layers of 100 runs, each reading 3 outputs of the layer below), then its
+    sink, which reads the last layer and writes ``dag-final``. ``prefix``: before every key and pointer
+    name, for a second DAG of its own in the same store."""
+    rng = random.Random(7)
+    for layer in range(100):
+        for j in range(100):
+            ins = (
+                [f"{prefix}L{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)]
+                if layer
+                else []
+            )
+            yield record(
+                f"{prefix}dag-{layer}-{j}", f"layer{layer % 10}", 2000 + layer, ins, [f"{prefix}L{layer}/{j}"]
+            )
+    if sink:
+        yield record(
+            f"{prefix}dag-sink",
+            "sink",
+            2200,
+            [f"{prefix}L99/{j}" for j in range(100)],
+            [f"{prefix}dag-final"],
+        )
+
+
 class StatementCounter:
     """Statements sent to the database, counted at the driver: the fast paths (the one-round-trip log, the
     one-statement trace, the plain-tuple reads) speak to it below SQLAlchemy, whose events never see
@@ -120,8 +151,7 @@ def bench_store(store, history_runs: int) -> dict[str, str]:
     counter = StatementCounter(store.engine)
     # 1. Logging: a 1,000-deep chain, each run reading 3 and writing 2 pointers (as the prototype baseline).
     latencies = []
-    for i in range(1000):
-        rec = record(f"chain-{i}", "hop", i, [f"c{i}", "cfg.yaml", "vocab.txt"], [f"c{i + 1}", f"m{i}.json"])
+    for rec in chain_records():
         t0 = time.perf_counter()
         store.log(rec)
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -129,28 +159,13 @@ def bench_store(store, history_runs: int) -> dict[str, str]:
         f"{statistics.median(latencies):.2f} / {statistics.quantiles(latencies, n=20)[18]:.2f} ms"
     )
     # 2. Ingest: a 10,000-run DAG: 100 layers of 100 runs, each reading 3 outputs of the layer below.
-    rng = random.Random(7)
     t0 = time.perf_counter()
-    for layer in range(100):
-        for j in range(100):
-            ins = [f"L{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)] if layer else []
-            store.log(record(f"dag-{layer}-{j}", f"layer{layer % 10}", 2000 + layer, ins, [f"L{layer}/{j}"]))
-    store.log(record("dag-sink", "sink", 2200, [f"L99/{j}" for j in range(100)], ["dag-final"]))
+    for rec in dag_records():
+        store.log(rec)
     elapsed = time.perf_counter() - t0
     out["ingest throughput (10,001 runs, one process)"] = f"{10001 / elapsed:,.0f} runs/s"
     # 2b. The same DAG again (its own names) through Store.log_many: one transaction per 1,000 runs.
-    rng = random.Random(7)
-    batch = [
-        record(
-            f"b-dag-{layer}-{j}",
-            f"layer{layer % 10}",
-            2000 + layer,
-            [f"bL{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)] if layer else [],
-            [f"bL{layer}/{j}"],
-        )
-        for layer in range(100)
-        for j in range(100)
-    ]
+    batch = list(dag_records(prefix="b-", sink=False))
     t0 = time.perf_counter()
     store.log_many(batch)
     out["log_many throughput (10,000 runs, batches of 1,000)"] = (

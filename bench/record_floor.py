@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -37,35 +37,18 @@ import mltrace_core  # noqa: E402
 from mltrace_core import fasttrace  # noqa: E402
 from mltrace_core.records import ExternalIdentity, Run, TraceEdge, TraceNode  # noqa: E402
 
-_new = object.__new__
-_set = object.__setattr__
-_RUN = dict.fromkeys(fasttrace.RUN_FIELDS)
-_EXTERNAL = dict.fromkeys(f for f in ExternalIdentity.__dataclass_fields__)
-
 
 def build(store: mltrace_core.Store) -> None:
-    """bench/core_bench.py's chain and DAG, same keys, components, times and pointers."""
-    import random
-
-    record = core_bench.record
-    for i in range(1000):
-        store.log(
-            record(f"chain-{i}", "hop", i, [f"c{i}", "cfg.yaml", "vocab.txt"], [f"c{i + 1}", f"m{i}.json"])
-        )
-    rng = random.Random(7)
-    for layer in range(100):
-        for j in range(100):
-            ins = [f"L{layer - 1}/{(j + k * rng.randint(1, 33)) % 100}" for k in range(3)] if layer else []
-            store.log(record(f"dag-{layer}-{j}", f"layer{layer % 10}", 2000 + layer, ins, [f"L{layer}/{j}"]))
-    store.log(record("dag-sink", "sink", 2200, [f"L99/{j}" for j in range(100)], ["dag-final"]))
+    """bench/core_bench.py's chain and DAG, through ``Store.log``."""
+    for rec in chain(core_bench.chain_records(), core_bench.dag_records()):
+        store.log(rec)
 
 
 def floor_inputs(trace: mltrace_core.Trace) -> tuple:
     """What the floor starts from: every value of the records, parsed already."""
     runs = [node.run for node in trace.nodes]
     return (
-        [(r.id, r.component, r.status) for r in runs],
-        [r.external.openlineage_run_id if r.external else None for r in runs],
+        len(runs),
         [list(r.inputs) for r in runs] + [list(r.outputs) for r in runs],
         [tuple(e) for e in trace.edges],
         [r.start.replace(tzinfo=None).isoformat() + "+00:00" for r in runs]
@@ -75,19 +58,18 @@ def floor_inputs(trace: mltrace_core.Trace) -> tuple:
 
 
 def allocation_floor(values: tuple) -> None:
-    rows, external_ids, names, edges, times, depths = values
-    n = len(rows)
-    dicts = list(map(dict.copy, repeat(_RUN, n)))
-    runs = list(map(_new, repeat(Run, n)))
-    list(map(_set, runs, repeat("__dict__"), dicts))
-    ext_dicts = list(map(dict.copy, repeat(_EXTERNAL, n)))
-    externals = list(map(_new, repeat(ExternalIdentity, n)))
-    list(map(_set, externals, repeat("__dict__"), ext_dicts))
+    """The records of a trace (see the module's docstring), with fasttrace's own templates and
+    ``_records`` (a template ``__dict__`` copy set on a bare instance), then freed."""
+    n, names, edges, times, depths = values
+    runs = fasttrace._records(Run, list(map(dict.copy, repeat(fasttrace._RUN_TEMPLATE, n))))
+    externals = fasttrace._records(
+        ExternalIdentity, list(map(dict.copy, repeat(fasttrace._EXTERNAL_TEMPLATE, n)))
+    )
     tuples = list(map(tuple, names))
     made_edges = list(map(tuple.__new__, repeat(TraceEdge), edges))
     stamps = list(map(fasttrace._fromisoformat, times))
     nodes = list(map(tuple.__new__, repeat(TraceNode), zip(depths, runs, strict=True)))
-    del dicts, runs, ext_dicts, externals, tuples, made_edges, stamps, nodes  # freed, as a dropped trace is
+    del runs, externals, tuples, made_edges, stamps, nodes  # freed, as a dropped trace is
 
 
 def timed(fns: dict, reps: int) -> dict[str, float]:
@@ -128,7 +110,7 @@ def main() -> None:
                     args.reps,
                 )
                 print(
-                    f"SQLite, {label} ({len(values[0]):,} runs, {len(values[3]):,} edges): "
+                    f"SQLite, {label} ({values[0]:,} runs, {len(values[2]):,} edges): "
                     f"statement {got['statement']:.1f} ms, trace {got['trace']:.1f} ms, "
                     f"allocation floor {got['floor']:.1f} ms, statement + floor "
                     f"{got['statement'] + got['floor']:.1f} ms"
