@@ -143,6 +143,20 @@ def test_0_17_rules_judge_a_producer_read_through_two_pointers_once(store, log):
     assert assert_same(store, "model")
 
 
+def test_a_runs_edges_and_producers_come_in_their_order_not_their_inputs_order(store, log):
+    """A run's inputs come from the database in pointer order; its edges and producers are sorted by
+    producer: here the first pointer ``q`` is written last, so the two orders differ."""
+    log("mk", [], ["q"], 0)  # creates q first (the lower pointer id)
+    second = log("w", [], ["r"], 1)
+    latest = log("mk", [], ["q"], 2)  # q's producer has the higher run id
+    reader = log("read", ["q", "r"], ["out"], 3)
+    general, fast, _ = both_ways(store, "out")
+    run = next(n.run for n in fast.nodes if n.run.id == reader)
+    assert run.dependencies == (second, latest)
+    assert [(e.producer, e.via) for e in fast.edges if e.consumer == reader] == [(second, "r"), (latest, "q")]
+    assert assert_same(store, "out")
+
+
 def test_record_fields_are_the_dataclasses_fields():
     """The trace fills its records' dicts by these names, in this order."""
     assert fasttrace.RUN_FIELDS == tuple(f.name for f in dataclasses.fields(Run))
