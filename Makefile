@@ -47,11 +47,12 @@ demo-plain: install
 # The whole suite, as CI runs it, each test once: the linters, the manual in strict mode, every test that
 # starts no process of its own (SQLite and PostgreSQL: each xdist worker has its own databases) in random
 # order on both cores (it must not depend on the order tests run in), then everything else (Airflow,
-# servers, the browser) in file order, so its slow servers start predictably.
+# servers, the browser) in file order, so its slow servers start predictably. Property tests draw the
+# same examples on every run (HYPOTHESIS_PROFILE=ci, tests/conftest.py): what CI finds, a clone finds.
 FAST := -m "not slow and not airflow and not postgres" -p randomly -n 2 -q
 test: install chromium lint docs
-	$(BIN)/pytest -m "not slow and not airflow" -p randomly -n 2 -q
-	$(BIN)/pytest -m "slow or airflow"
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -m "not slow and not airflow" -p randomly -n 2 -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -m "slow or airflow"
 
 # The inner loop: core and web app on SQLite, no Airflow processes, in random order; about a minute.
 test-fast: install

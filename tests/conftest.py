@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 
 import mltrace_core
@@ -30,6 +31,12 @@ from tests.support.stores import (
     pg_admin_engine,
 )
 from tests.support.timeline import at
+
+# `make test` (and so CI) sets HYPOTHESIS_PROFILE=ci: each property test draws the same examples on
+# every run, so a failure CI finds is one a clean clone of the same commit finds too, and a pass here
+# is a pass there. `make test-fast` keeps the default profile, which draws new examples each time.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 AIRFLOW_HOME = configure()  # before any test module imports airflow (none of the imports above does)
 pytest_plugins = ["tests.support.airflow_fixtures"]  # dags, airflow_db, lineage_store, ... for every folder
