@@ -54,11 +54,14 @@ def runs_table(runs: list[Run], title: str) -> None:
         console().print(f"{title}: no runs.")
         return
     table = Table(title=title, title_justify="left")
-    for col in ("ID", "Component", "Start", "Took", "Status", "Inputs", "Outputs", ""):
-        fixed = col in ("ID", "Start", "Took", "Status")
+    # The staleness column only when a run listed is stale: an empty, unnamed column otherwise.
+    stale = any(run.stale for run in runs)
+    columns = ("ID", "Component", "Start", "Took", "Status", "Inputs", "Outputs")
+    for col in columns + ("Stale",) if stale else columns:
+        fixed = col in ("ID", "Start", "Took", "Status", "Stale")
         table.add_column(col, overflow="fold", no_wrap=fixed, justify="right" if col == "ID" else "left")
     for run in runs:
-        table.add_row(
+        row: list[str | Text] = [
             str(run.id),
             Text(run.component),
             when(run.start),
@@ -66,8 +69,10 @@ def runs_table(runs: list[Run], title: str) -> None:
             status(run.status),
             names(run.inputs),
             names(run.outputs),
-            Text("stale", style="yellow") if run.stale else "",
-        )
+        ]
+        if stale:
+            row.append(Text("stale", style="yellow") if run.stale else "")
+        table.add_row(*row)
     console().print(table)
 
 

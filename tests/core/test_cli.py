@@ -57,6 +57,18 @@ def test_recent_table_and_json(store, pipeline):
     )
 
 
+def test_recent_names_its_staleness_column_only_when_a_run_is_stale(store, pipeline, log):
+    header = mltrace(store, "recent").stdout.splitlines()[2]
+    assert "Outputs" in header and "Stale" not in header
+    assert header.rstrip().endswith("┃") and "┃  ┃" not in header  # no empty, unnamed column
+    late = log("score", ["model.pkl"], ["scores.csv"], 60 * 24 * 40)  # 40 days after the model
+    lines = mltrace(store, "recent").stdout.splitlines()
+    assert "Stale" in lines[2]
+    row = next(line for line in lines if line.startswith(f"│ {late:>2} "))
+    assert "stale" in row
+    assert "stale" not in next(line for line in lines if f" {pipeline['train']} │" in line[:8])
+
+
 def test_history(store, pipeline, log):
     again = log("train", ["s3://bucket/a b/ü.csv"], ["model.pkl"], 10)
     runs = json.loads(mltrace(store, "history", "train", "1", "--json").stdout)
