@@ -253,19 +253,28 @@ def impact(result: Impact) -> None:
         )
     else:
         table = Table(title=Text(f"Impact of {result.address}: {result.total} runs"), title_justify="left")
-        for col in ("ID", "Component", "Start", "Status", "Live", "Airflow"):
-            table.add_column(col, overflow="fold")
-        for run, live in result.runs:
-            ext = run.external
-            where = f"{ext.dag_id} {ext.run_id} {ext.task_id}" if ext is not None and ext.dag_id else ""
-            table.add_row(
+        # The task instance of each run, only when some run listed was an Airflow task's (as runs_table's
+        # staleness: no empty column for runs logged from plain Python).
+        where = [
+            f"{ext.dag_id} {ext.run_id} {ext.task_id}"
+            if (ext := run.external) is not None and ext.dag_id
+            else ""
+            for run, _ in result.runs
+        ]
+        columns = ("ID", "Component", "Start", "Status", "Live")
+        for col in columns + ("Airflow",) if any(where) else columns:
+            table.add_column(col, overflow="fold", justify="right" if col == "ID" else "left")
+        for (run, live), task in zip(result.runs, where, strict=True):
+            row: list[str | Text] = [
                 str(run.id),
                 Text(run.component),
                 when(run.start),
                 status(run.status),
                 Text("live", style="bold red") if live else "",
-                Text(where),
-            )
+            ]
+            if any(where):
+                row.append(Text(task))
+            table.add_row(*row)
         out.print(table)
         if result.next is not None:
             out.print(Text(f"More: --after {result.next}"))

@@ -156,6 +156,14 @@ def test_the_cli_prints_the_issue_shape(store, pipe):
     shown = mltrace("impact", "raw.csv", "--limit", "2")
     assert "7 runs" in shown and f"--after {first['next']}" in shown and "score, train" in shown
     assert "no pointer named 'nope'" in mltrace("impact", "nope", ok=False)
+    assert "Airflow" in shown.splitlines()[2] and "etl r1 featurize" in shown  # tasks' runs: their task
+
+
+def test_the_cli_has_no_airflow_column_for_runs_logged_from_python(store, log):
+    log("ingest", [], ["a.csv"], 0)
+    log("clean", ["a.csv"], ["b.csv"], 2)
+    header = CliRunner().invoke(cli, ["--db-uri", store.uri, "impact", "a.csv"]).output.splitlines()[2]
+    assert "Live" in header and "Airflow" not in header and "┃  ┃" not in header
 
 
 @pytest.mark.parametrize("address", ["raw.csv", "raw.csv@v1", "raw.csv@v2", "feat@a", "run:{w2}", "run:{m2}"])
