@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -49,17 +50,35 @@ def names(values: Sequence[str], limit: int = 3) -> Text:
     return Text(shown + more)
 
 
+def _table(
+    title: str | Text,
+    columns: Sequence[str],
+    numbers: Sequence[str] = (),
+    fixed: Sequence[str] = (),
+    **options: Any,
+) -> Table:
+    """A table titled on the left with ``columns``, whose long values fold onto more lines: ``numbers``
+    right-aligned, ``fixed`` never wrapped (ids, times, statuses)."""
+    table = Table(title=title, title_justify="left", **options)
+    for col in columns:
+        justify: Literal["left", "right"] = "right" if col in numbers else "left"
+        table.add_column(col, overflow="fold", no_wrap=col in fixed, justify=justify)
+    return table
+
+
 def runs_table(runs: list[Run], title: str) -> None:
     if not runs:
         console().print(f"{title}: no runs.")
         return
-    table = Table(title=title, title_justify="left")
     # The staleness column only when a run listed is stale: an empty, unnamed column otherwise.
     stale = any(run.stale for run in runs)
     columns = ("ID", "Component", "Start", "Took", "Status", "Inputs", "Outputs")
-    for col in columns + ("Stale",) if stale else columns:
-        fixed = col in ("ID", "Start", "Took", "Status", "Stale")
-        table.add_column(col, overflow="fold", no_wrap=fixed, justify="right" if col == "ID" else "left")
+    table = _table(
+        title,
+        columns + ("Stale",) if stale else columns,
+        numbers=("ID",),
+        fixed=("ID", "Start", "Took", "Status", "Stale"),
+    )
     for run in runs:
         row: list[str | Text] = [
             str(run.id),
@@ -121,17 +140,12 @@ def run_detail(run: RunDetail) -> None:
     out.print(grid)
     types = dict(run.pointer_types)
     for label, pairs in (("Inputs", run.input_versions), ("Outputs", run.output_versions)):
-        table = Table(title=label, title_justify="left", show_edge=False)
-        table.add_column("pointer", overflow="fold")
-        table.add_column("version", overflow="fold")
-        table.add_column("type")
+        table = _table(label, ("pointer", "version", "type"), show_edge=False)
         for name, version in pairs:
             table.add_row(Text(name), Text(version or "-"), Text(types.get(name) or "-"))
         out.print(table if pairs else f"{label}: none")
     if run.tests:
-        table = Table(title="Tests", title_justify="left", show_edge=False)
-        for col in ("when", "test", "result", "message"):
-            table.add_column(col, overflow="fold")
+        table = _table("Tests", ("when", "test", "result", "message"), show_edge=False)
         for test in run.tests:
             result = Text("passed", style="green") if test.passed else Text("failed", style="bold red")
             table.add_row(test.phase, Text(test.name), result, Text(test.message))
@@ -207,9 +221,8 @@ def components_table(found: list[Component], title: str) -> None:
     if not found:
         console().print(f"{title}: no components.")
         return
-    table = Table(title=title, title_justify="left")
-    for col in ("Component", "Owner", "Tags", "Runs", "Latest run", "Status", "Description"):
-        table.add_column(col, overflow="fold")
+    columns = ("Component", "Owner", "Tags", "Runs", "Latest run", "Status", "Description")
+    table = _table(title, columns, numbers=("Runs",))
     for comp in found:
         latest = comp.latest_run
         table.add_row(
@@ -230,16 +243,13 @@ def review(result: Review) -> None:
         out.print("No flagged outputs.")
         return
     out.print(Text("Flagged: " + ", ".join(result.flagged), style="bold"))
-    flags = Table(title="Flags", title_justify="left")
-    for col in ("Target", "Reason", "By", "At", "Ended"):
-        flags.add_column(col, overflow="fold")
+    flags = _table("Flags", ("Target", "Reason", "By", "At", "Ended"))
     for f in result.flags:
         ended = when(f.unflagged_at) if f.unflagged_at else "active"
         flags.add_row(Text(f.target), Text(f.reason or ""), Text(f.by or ""), when(f.at), ended)
     out.print(flags)
-    table = Table(title="Runs most common to their traces", title_justify="left")
-    for col in ("Count", "ID", "Component", "Start", "Status"):
-        table.add_column(col)
+    columns = ("Count", "ID", "Component", "Start", "Status")
+    table = _table("Runs most common to their traces", columns, numbers=("Count", "ID"))
     for run, count in result.runs:
         table.add_row(str(count), str(run.id), Text(run.component), when(run.start), status(run.status))
     out.print(table)
@@ -252,7 +262,7 @@ def impact(result: Impact) -> None:
             Text(f"Nothing downstream of {result.address}" + (" after that run." if result.total else "."))
         )
     else:
-        table = Table(title=Text(f"Impact of {result.address}: {result.total} runs"), title_justify="left")
+        title = Text(f"Impact of {result.address}: {result.total} runs")
         # The task instance of each run, only when some run listed was an Airflow task's (as runs_table's
         # staleness: no empty column for runs logged from plain Python).
         where = [
@@ -262,8 +272,7 @@ def impact(result: Impact) -> None:
             for run, _ in result.runs
         ]
         columns = ("ID", "Component", "Start", "Status", "Live")
-        for col in columns + ("Airflow",) if any(where) else columns:
-            table.add_column(col, overflow="fold", justify="right" if col == "ID" else "left")
+        table = _table(title, columns + ("Airflow",) if any(where) else columns, numbers=("ID",))
         for (run, live), task in zip(result.runs, where, strict=True):
             row: list[str | Text] = [
                 str(run.id),
@@ -279,9 +288,7 @@ def impact(result: Impact) -> None:
         if result.next is not None:
             out.print(Text(f"More: --after {result.next}"))
     if result.airflow:
-        table = Table(title="Airflow DAG runs to re-run", title_justify="left")
-        for col in ("DAG", "Run", "Tasks"):
-            table.add_column(col, overflow="fold")
+        table = _table("Airflow DAG runs to re-run", ("DAG", "Run", "Tasks"))
         for group in result.airflow:
             table.add_row(Text(group.dag_id), Text(group.run_id), Text(", ".join(group.task_ids)))
         out.print(table)
@@ -291,9 +298,8 @@ def versions_table(name: str, rows: list[PointerVersion]) -> None:
     if not rows:
         console().print(Text(f"No run has written {name}."))
         return
-    table = Table(title=Text(f"Versions of {name}"), title_justify="left")
-    for col in ("Version", "Run", "Ended", "Status", "Readers"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("Run", "Readers") else "left")
+    columns = ("Version", "Run", "Ended", "Status", "Readers")
+    table = _table(Text(f"Versions of {name}"), columns, numbers=("Run", "Readers"))
     for row in rows:
         table.add_row(
             Text(row.version) if row.version is not None else Text("(unversioned)", style="dim"),

@@ -69,6 +69,17 @@ def test_recent_names_its_staleness_column_only_when_a_run_is_stale(store, pipel
     assert "stale" not in next(line for line in lines if f" {pipeline['train']} │" in line[:8])
 
 
+def test_tables_right_align_their_numbers(store, pipeline, log):
+    for minute in range(10, 20):
+        log("ingest", [], ["raw.csv"], minute)
+    lines = mltrace(store, "components").stdout.splitlines()
+    row = next(line for line in lines if line.startswith("│ featurize "))
+    assert "│    1 │" in row  # the Runs column, under "Runs" (11 for ingest)
+    lines = mltrace(store, "recent", "--limit", "20").stdout.splitlines()
+    row = next(line for line in lines if " featurize " in line)
+    assert row.startswith(f"│ {pipeline['featurize']:>2} │")
+
+
 def test_history(store, pipeline, log):
     again = log("train", ["s3://bucket/a b/ü.csv"], ["model.pkl"], 10)
     runs = json.loads(mltrace(store, "history", "train", "1", "--json").stdout)
