@@ -58,8 +58,9 @@ def _table(
     **options: Any,
 ) -> Table:
     """A table titled on the left with ``columns``, whose long values fold onto more lines: ``numbers``
-    right-aligned, ``fixed`` never wrapped (ids, times, statuses)."""
-    table = Table(title=title, title_justify="left", **options)
+    right-aligned, ``fixed`` never wrapped (ids, times, statuses). A title given as ``str`` is shown as
+    written: it may hold a user's name, which rich would otherwise read as markup."""
+    table = Table(title=Text(title) if isinstance(title, str) else title, title_justify="left", **options)
     for col in columns:
         justify: Literal["left", "right"] = "right" if col in numbers else "left"
         table.add_column(col, overflow="fold", no_wrap=col in fixed, justify=justify)
@@ -68,7 +69,7 @@ def _table(
 
 def runs_table(runs: list[Run], title: str) -> None:
     if not runs:
-        console().print(f"{title}: no runs.")
+        console().print(Text(f"{title}: no runs."))
         return
     # The staleness column only when a run listed is stale: an empty, unnamed column otherwise.
     stale = any(run.stale for run in runs)
@@ -219,7 +220,7 @@ def _trace_list(graph: Trace, runs: dict[int, Run]) -> None:
 
 def components_table(found: list[Component], title: str) -> None:
     if not found:
-        console().print(f"{title}: no components.")
+        console().print(Text(f"{title}: no components."))
         return
     columns = ("Component", "Owner", "Tags", "Runs", "Latest run", "Status", "Description")
     table = _table(title, columns, numbers=("Runs",))

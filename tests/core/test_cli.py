@@ -80,6 +80,13 @@ def test_tables_right_align_their_numbers(store, pipeline, log):
     assert row.startswith(f"│ {pipeline['featurize']:>2} │")
 
 
+@pytest.mark.parametrize("name", ["[/x]", "[bold]b"])
+def test_titles_show_names_as_written_not_as_markup(store, log, name):
+    log(name, [], ["o.csv"], 0)
+    assert mltrace(store, "history", name).stdout.startswith(f"History of {name} ")
+    assert mltrace(store, "tag", name).stdout == f"Tag {name}: no components.\n"
+
+
 def test_history(store, pipeline, log):
     again = log("train", ["s3://bucket/a b/ü.csv"], ["model.pkl"], 10)
     runs = json.loads(mltrace(store, "history", "train", "1", "--json").stdout)
