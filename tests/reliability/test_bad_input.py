@@ -4,12 +4,13 @@ crash, never a half-written run. (The web routes have their own property tests i
 from __future__ import annotations
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import mltrace_core
 from mltrace_core import InvalidInputError, MltraceError, NotFoundError
 from mltrace_core.cli import cli
+from mltrace_core.naming import canonical
 from tests.support.timeline import at
 
 NASTY = st.sampled_from(
@@ -106,3 +107,44 @@ def test_cli_never_crashes(store, command, args):
     if result.exit_code == 1:
         assert result.stderr.startswith("mltrace: error:") and len(result.stderr.strip().splitlines()) == 1
     assert not isinstance(result.exception, MltraceError) or result.exit_code == 1
+
+
+STORED = st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=40).filter(str.strip)
+
+
+@FAST
+@given(component=st.one_of(NASTY, STORED), pointer=st.one_of(NASTY, STORED), reason=STORED)
+def test_every_command_shows_stored_names_as_written(store, component, pointer, reason):
+    """The names a store holds, printed by every command that reads them: never read as markup, never a
+    traceback (test_cli_never_crashes draws names a store does not hold, which mostly end at 'not found')."""
+    assume("@" not in pointer and not pointer.startswith("run:"))  # addresses of a version or a run
+    cr = mltrace_core.ComponentRun(component)
+    cr.set_start_timestamp(at(0))
+    cr.set_end_timestamp(at(1))
+    cr.add_output(pointer)
+    try:
+        rid = store.log(cr)
+    except InvalidInputError:
+        assume(False)
+    name = canonical(pointer)
+    for args in (
+        ["recent"],
+        ["history", "--", component],
+        ["inspect", str(rid)],
+        ["trace", "--", pointer],
+        ["downstream", "--", pointer],
+        ["versions", "--", pointer],
+        ["impact", "--", pointer],
+        ["components"],
+        ["flag", "--reason", reason, "--", pointer],
+        ["review"],
+        ["unflag", "--", pointer],
+        ["diff", "--", pointer, f"run:{rid}"],
+    ):
+        result = CliRunner().invoke(cli, ["--db-uri", store.uri, *args])
+        assert result.exit_code == 0 and "Traceback" not in result.output, (args, result.output)
+    history = CliRunner().invoke(cli, ["--db-uri", store.uri, "history", "--", component]).stdout
+    assert history.startswith(f"History of {component}"), history
+    assert (
+        f"Trace of {name}" in CliRunner().invoke(cli, ["--db-uri", store.uri, "trace", "--", pointer]).stdout
+    )
