@@ -73,6 +73,7 @@ def test_run_page_shows_everything_inspect_shows(client, lineage, store):
     task = f"/dags/churn/runs/{quote(AIRFLOW_RUN, safe='')}/tasks/train"
     assert task in page.hrefs and f"{task}?try_number=2" in page.hrefs
     assert "try 2" in page.plain
+    assert page.plain.count("Pointer Version Type Lineage") == 2  # every column named, the links' too
 
 
 def test_run_page_of_failed_run_shows_error_and_notes_escaped(client, lineage):
