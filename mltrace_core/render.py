@@ -272,8 +272,9 @@ def impact(result: Impact) -> None:
             else ""
             for run, _ in result.runs
         ]
+        airflow = any(where)
         columns = ("ID", "Component", "Start", "Status", "Live")
-        table = _table(title, columns + ("Airflow",) if any(where) else columns, numbers=("ID",))
+        table = _table(title, columns + ("Airflow",) if airflow else columns, numbers=("ID",))
         for (run, live), task in zip(result.runs, where, strict=True):
             row: list[str | Text] = [
                 str(run.id),
@@ -282,7 +283,7 @@ def impact(result: Impact) -> None:
                 status(run.status),
                 Text("live", style="bold red") if live else "",
             ]
-            if any(where):
+            if airflow:
                 row.append(Text(task))
             table.add_row(*row)
         out.print(table)
