@@ -16,6 +16,7 @@ import mltrace_core
 from mltrace_airflow.web.app import create_app
 from mltrace_airflow.web.links import Links
 from mltrace_core.naming import canonical
+from tests.support.names import valid_names
 from tests.support.pages import Page
 from tests.web.conftest import ROOT, client_as
 
@@ -117,7 +118,7 @@ def test_flag_api_refuses_bad_bodies_and_writes_nothing(sqlite_client, body):
     assert store.review_flagged_outputs().flagged == ()
 
 
-NAMES = st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=60).filter(str.strip)
+NAMES = valid_names(60)
 
 
 @SETTINGS
