@@ -91,7 +91,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=15)
     args = parser.parse_args()
-    sys.stderr.flush()
     with tempfile.TemporaryDirectory() as tmp:
         store = mltrace_core.Store(f"sqlite:///{tmp}/floor.db")
         print("building the chain and the DAG (11,001 runs) ...", file=sys.stderr, flush=True)
